@@ -9,6 +9,7 @@ from schemas.tables import (
     SCHEMA_VERSIONS,
     SCORES,
     SKIP_REASONS,
+    STATS,
     URL_HISTORY,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "SCHEMA_VERSIONS",
     "SCORES",
     "SKIP_REASONS",
+    "STATS",
     "URL_HISTORY",
 ]

@@ -27,6 +27,7 @@ SCHEMA_VERSIONS = {
     "lsh_signatures": 1,
     "url_history": 1,
     "scores": 1,
+    "stats": 1,
 }
 
 # Why a record was not kept. Every record of an input file ends up kept, skipped for one of
@@ -165,6 +166,51 @@ SCORES = StructType(
         StructField("neutral_control", IntegerType(), False),
         StructField("marker_terms", MapType(StringType(), IntegerType()), False),  # hits only
         StructField("lexicon_version", StringType(), False),
+        StructField("run_id", StringType(), False),
+    ]
+)
+
+# `leakwatch stats`: one row per time slice x view x dimension value, over the whole series of
+# crawls in the warehouse (rewritten whole on every run). Tidy: readable by pandas and DuckDB.
+STATS = StructType(
+    [
+        StructField("time_slice", StringType(), False),  # crawl | fetch_month | published_month
+        StructField("period", StringType(), False),  # the crawl id, or YYYY-MM of the month slices
+        StructField("crawl", StringType(), False),  # the crawl whose pages the row counts
+        StructField("crawl_date", StringType(), True),  # start of the crawl's capture window (YYYY-MM-DD)
+        StructField("pre_chatgpt", BooleanType(), False),  # crawl <= CC-MAIN-2022-40: the negative control
+        StructField("view", StringType(), False),  # captures | unique | first_seen
+        StructField("dimension", StringType(), False),  # all | language | tld | registered_domain
+        StructField("value", StringType(), False),  # "all" for dimension all
+        StructField("n_docs", LongType(), False),
+        StructField("n_domains", LongType(), False),  # registered domains: the bootstrap's clusters
+        StructField("n_scored", LongType(), False),
+        StructField("coverage", DoubleType(), True),  # n_scored / n_docs
+        StructField("n_flagged", LongType(), False),  # scored and p_llm >= threshold
+        StructField("raw_share", DoubleType(), True),  # n_flagged / n_scored
+        StructField("mean_p_llm", DoubleType(), True),
+        StructField("prevalence", DoubleType(), True),  # (raw - FPR) / (TPR - FPR), clipped to [0, 1]
+        StructField("ci_low", DoubleType(), True),
+        StructField("ci_high", DoubleType(), True),
+        StructField("n_sites", LongType(), True),  # hosts with enough scored pages to be judged
+        StructField("llm_site_share", DoubleType(), True),  # share of those hosts mostly flagged
+        StructField("near_dup_share", DoubleType(), True),  # documents in a cluster of 2 or more
+        StructField("n_words", LongType(), False),
+        StructField("chatbot_leftovers_pmw", DoubleType(), True),  # marker hits per million words
+        StructField("llm_style_words_pmw", DoubleType(), True),
+        StructField("neutral_control_pmw", DoubleType(), True),
+        StructField("chatbot_leftovers_excess_pmw", DoubleType(), True),  # minus the pre-ChatGPT rate
+        StructField("llm_style_words_excess_pmw", DoubleType(), True),
+        StructField("threshold", DoubleType(), False),
+        StructField("tpr", DoubleType(), False),
+        StructField("fpr", DoubleType(), False),
+        StructField("calibration", StringType(), False),  # where TPR/FPR came from
+        StructField("replicates", IntegerType(), False),
+        StructField("model_id", StringType(), True),
+        StructField("minhash_fingerprint", StringType(), True),
+        StructField("extractor_version", StringType(), True),
+        StructField("lexicon_version", StringType(), True),
+        StructField("code_version", StringType(), False),
         StructField("run_id", StringType(), False),
     ]
 )
