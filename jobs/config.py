@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from udfs.classifier import ClassifyOptions
+from udfs.estimate import StatsOptions
 from udfs.ingest import IngestOptions
 from udfs.minhash import DedupOptions
 
@@ -58,6 +59,7 @@ class Config:
     spark: SparkOptions = field(default_factory=SparkOptions)
     dedup: DedupOptions = field(default_factory=DedupOptions)
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
+    stats: StatsOptions = field(default_factory=StatsOptions)
 
     def __post_init__(self) -> None:
         if not self.run_id:

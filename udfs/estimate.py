@@ -17,6 +17,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The bootstrap draws a (replicates x clusters) weight matrix a block of rows at a time; a block
+# holds at most this many cells (8 bytes each), so a crawl with millions of domains stays in memory.
+MAX_BLOCK_CELLS = 4_000_000
+
+
+@dataclass
+class StatsOptions:
+    """Settings of `leakwatch stats`: the estimator, its calibration and the table's dimensions."""
+
+    replicates: int = 1000  # bootstrap replicates per row
+    seed: int = 0  # each row's generator is seeded from this and the row's key
+    level: float = 0.95  # confidence level of the percentile interval
+    threshold: float | None = None  # default: the model card's operating threshold
+    # A slice of the card's calibration table (overall, source:..., generator:..., domain:...) or a
+    # JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (written by `leakwatch validate`).
+    calibration: str = "overall"
+    # Where FPR comes from when `calibration` is a card slice: another slice, or "same". The default is
+    # the card's real pre-ChatGPT web pages: the research corpora's human texts are not web pages.
+    fpr_slice: str = "source:web-cc2019"
+    card: str | None = None  # model card JSON; default: the card beside the model whose id the scores carry
+    top_domains: int = 50  # registered domains with the most documents over the series get their own rows
+    min_site_docs: int = 10  # scored pages a host needs to be judged in the site share
+
 
 @dataclass(frozen=True)
 class Calibration:
@@ -75,6 +98,7 @@ def estimate_prevalence(
         return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), 0, 0)
     raw = flagged.sum() / n_docs
     rng = np.random.default_rng(seed)
+    chunk = max(1, min(chunk, MAX_BLOCK_CELLS // max(docs.size, 1)))
     draws = []
     for start in range(0, replicates, chunk):
         size = min(chunk, replicates - start)
