@@ -8,7 +8,10 @@ WAREHOUSE ?= warehouse/demo
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: demo test bench check-java clean
+DIST_ENV := build/dist-env
+AIRFLOW_VENV := .venv-airflow
+
+.PHONY: demo test bench check-java clean dist
 
 check-java:
 	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2; exit}'); \
@@ -34,12 +37,34 @@ $(STAMP): pyproject.toml constraints.txt requirements-nodeps.txt
 demo: check-java $(STAMP)
 	$(BIN)/leakwatch demo --out $(WAREHOUSE)
 
-test: check-java $(STAMP)
-	$(BIN)/ruff check jobs udfs schemas tests benchmarks
+test: check-java $(STAMP) dist $(AIRFLOW_VENV)/.installed
+	$(BIN)/ruff check jobs udfs schemas tests benchmarks deploy
 	$(BIN)/python -m pytest -q -ra
+
+# The wheel, and a relocatable environment for spark-submit --archives (venv-pack): the project, its
+# dependencies and its models. Without pyspark: Spark puts its own pyspark on the workers' path.
+# The archive runs where the same Python is at the same path (same image or OS build); see README.
+dist: $(STAMP)
+	rm -rf $(DIST_ENV) dist
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(PYTHON) -m venv $(DIST_ENV)
+	$(DIST_ENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -c 'import tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; \
+	  print("\n".join(d for d in deps if not d.startswith("pyspark")))' > build/env-requirements.txt
+	$(DIST_ENV)/bin/python -m pip install --quiet -c constraints.txt -r build/env-requirements.txt
+	$(DIST_ENV)/bin/python -m pip install --quiet --no-deps dist/leakwatch-*.whl -r requirements-nodeps.txt
+	$(BIN)/venv-pack --quiet -p $(DIST_ENV) -o dist/leakwatch-env.tar.gz
+	cp deploy/driver.py dist/driver.py
+
+# Airflow (to import the DAG in tests) lives in its own venv: it pulls pandas 3 and pyspark-client.
+$(AIRFLOW_VENV)/.installed: deploy/airflow/requirements.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r deploy/airflow/requirements.txt
+	touch $@
 
 bench: check-java $(STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
-	rm -rf $(VENV) warehouse .cache .pytest_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) warehouse .cache .pytest_cache build dist
