@@ -17,6 +17,13 @@ case "${1:-}" in
     ;;
   executor)
     shift
+    for name in SPARK_EXECUTOR_MEMORY SPARK_DRIVER_URL SPARK_EXECUTOR_ID SPARK_EXECUTOR_CORES \
+                SPARK_APPLICATION_ID SPARK_EXECUTOR_POD_IP JAVA_HOME SPARK_HOME; do
+      if [ -z "${!name:-}" ]; then
+        echo "entrypoint: executor needs $name, which Spark sets in executor pods; start executors through Spark" >&2
+        exit 2
+      fi
+    done
     # Spark passes executor JVM options as SPARK_JAVA_OPT_0, SPARK_JAVA_OPT_1, ... in order.
     java_opts=()
     while IFS= read -r opt; do java_opts+=("$opt"); done < <(
