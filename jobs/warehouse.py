@@ -34,10 +34,15 @@ def path_exists(spark: SparkSession, path: str) -> bool:
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small text file (a marker or JSON manifest) through Hadoop's FileSystem."""
+    write_bytes(spark, path, text.encode("utf-8"))
+
+
+def write_bytes(spark: SparkSession, path: str, data: bytes) -> None:
+    """Write a small file (a chart, a report page), replacing any, through Hadoop's FileSystem."""
     fs, hpath = _hadoop_fs(spark, path)
     out = fs.create(hpath, True)
     try:
-        out.write(bytearray(text.encode("utf-8")))
+        out.write(bytearray(data))
     finally:
         out.close()
 
