@@ -84,7 +84,17 @@ def classifier_text(text: str) -> str:
     # Splitting punctuation off and lowercasing removes spacing/casing conventions that differ
     # between the corpora (pre-tokenized " , " in some human sets) rather than between authors.
     text = unicodedata.normalize("NFKC", text[: MAX_TOKENS * _CHARS_PER_TOKEN]).lower()
-    return " ".join(_TOKEN.findall(_DIGIT.sub("0", text))[:MAX_TOKENS])
+    # Tokens never span whitespace, so the text is tokenized word by word: a word of letters only
+    # (every letter matches _TOKEN's first alternative) is one token without the regex, and every
+    # word gives at least one token, so the first MAX_TOKENS words are all that is needed.
+    # The same tokens as _TOKEN.findall over the whole text, ~4x faster.
+    tokens: list[str] = []
+    for word in text.split(None, MAX_TOKENS)[:MAX_TOKENS]:
+        if word.isalpha():
+            tokens.append(word)
+        else:
+            tokens += _TOKEN.findall(_DIGIT.sub("0", word))
+    return " ".join(tokens[:MAX_TOKENS])
 
 
 def word_count(text: str) -> int:

@@ -31,6 +31,7 @@ class Lexicons:
     version: str
     single: dict[str, tuple[str, str]]
     phrases: dict[str, dict[tuple[str, ...], tuple[str, str]]]
+    relevant: frozenset[str]  # the single-word forms and the first words of phrases
 
 
 def expand(term: str, rule: list[list[str]]) -> list[str]:
@@ -65,7 +66,8 @@ def compile_lexicons(spec: dict[str, Any]) -> Lexicons:
                     single[key[0]] = (name, term)
                 else:
                     phrases.setdefault(key[0], {})[key] = (name, term)
-    return Lexicons(version=spec["version"], single=single, phrases=phrases)
+    return Lexicons(version=spec["version"], single=single, phrases=phrases,
+                    relevant=frozenset(single) | frozenset(phrases))
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,9 +89,9 @@ def count_markers(text: str, lex: Lexicons | None = None) -> tuple[dict[str, int
     """(matches per lexicon, matches per term) in one text; terms are counted by their base form."""
     lex = lex or lexicons()
     normalized = normalize_text(text)
-    tokens = normalized.split()
-    # Counting words in C keeps a 1,000-word page at tens of microseconds.
-    counts = Counter(tokens)
+    # Only words that are lexicon terms or start a phrase matter: filtering on a dict lookup and
+    # counting what is left runs in C and is ~2x faster than counting every word of the page.
+    counts = Counter(filter(lex.relevant.__contains__, normalized.split()))
     hits: list[tuple[tuple[str, str], int]] = [
         (lex.single[w], n) for w, n in counts.items() if w in lex.single
     ]

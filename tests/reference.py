@@ -1,0 +1,66 @@
+"""The per-record text functions as they were before their fast paths: one regex pass over the
+whole text, one xxhash call per shingle, every word of a page counted for markers. They are the
+oracle that tests/test_fast_paths.py compares the fast versions with, and the in-run baseline of
+the benchmarks; the pipeline does not use them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+import numpy as np
+import xxhash
+
+from udfs.markers import LEXICON_NAMES, Lexicons, lexicons
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
+_DIGIT = re.compile(r"\d")
+_MAX_TOKENS = 512
+_CHARS_PER_TOKEN = 12
+
+
+def normalize_text(text: str) -> str:
+    """udfs.text.normalize_text before its fast paths: NFKC, lowercase, one regex pass."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def classifier_text(text: str) -> str:
+    """udfs.classifier.classifier_text before its fast path: one findall over the whole head."""
+    text = unicodedata.normalize("NFKC", text[: _MAX_TOKENS * _CHARS_PER_TOKEN]).lower()
+    return " ".join(_TOKEN.findall(_DIGIT.sub("0", text))[:_MAX_TOKENS])
+
+
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """udfs.minhash.shingle_hashes before it hashed on arrays: one xxhash call per joined shingle."""
+    tokens = normalize_text(text).encode("utf-8").split(b" ")
+    if len(tokens) < size or not tokens[0]:
+        return np.empty(0, dtype=np.uint32)
+    shingles = map(b" ".join, zip(*(tokens[i:] for i in range(size)), strict=False))
+    return np.fromiter(map(xxhash.xxh32_intdigest, shingles), dtype=np.uint32)
+
+
+def count_markers(text: str, lex: Lexicons | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """udfs.markers.count_markers before its fast path: every word of the page counted."""
+    lex = lex or lexicons()
+    normalized = normalize_text(text)
+    counts = Counter(normalized.split())
+    hits = [(lex.single[w], n) for w, n in counts.items() if w in lex.single]
+    padded = f" {normalized} "
+    for start in counts.keys() & lex.phrases.keys():
+        for key, hit in lex.phrases[start].items():
+            needle = " " + " ".join(key) + " "
+            n, at = 0, padded.find(needle)
+            while at >= 0:
+                n += 1
+                at = padded.find(needle, at + 1)
+            if n:
+                hits.append((hit, n))
+    per_lexicon = dict.fromkeys(LEXICON_NAMES, 0)
+    per_term: dict[str, int] = {}
+    for (name, term), n in hits:
+        per_lexicon[name] += n
+        per_term[term] = per_term.get(term, 0) + n
+    return per_lexicon, per_term
