@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "jobs.train",
     "jobs.classify",
     "jobs.score",
+    "jobs.validate",
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from udfs.classifier import ClassifyOptions
 from udfs.estimate import StatsOptions
 from udfs.ingest import IngestOptions
+from udfs.inject import ValidateOptions
 from udfs.minhash import DedupOptions
 
 
@@ -60,6 +61,7 @@ class Config:
     dedup: DedupOptions = field(default_factory=DedupOptions)
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
     stats: StatsOptions = field(default_factory=StatsOptions)
+    validate: ValidateOptions = field(default_factory=ValidateOptions)
 
     def __post_init__(self) -> None:
         if not self.run_id:

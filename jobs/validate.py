@@ -1,0 +1,354 @@
+"""`leakwatch validate`: the injection test. Known LLM shares in, the whole pipeline, estimates out.
+
+Only texts the shipped model never trained on are used: the held-out sibling groups of
+jobs.train.read_corpus (the same rule training used). Those groups are split by a hash of their id
+(udfs.inject.split_half) into a calibration half, where TP/FP are counted at the model card's
+operating threshold on the text as the pipeline extracts it from the generated page, and an
+injection half, whose texts become the pages of Common-Crawl-like shards at known LLM shares.
+The pipeline then runs with that calibration (`stats.calibration` = OUT/calibration.json), and
+each crawl's estimate is compared with the true share among the pages it scored.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.classify import resolve_model
+from jobs.config import Config, ConfigError
+from jobs.pipeline import run_pipeline
+from jobs.spark import get_spark
+from jobs.train import DEFAULT_DATA, Example, read_corpus
+from jobs.warehouse import read_documents, table_path
+from udfs.classifier import MODEL_FILE, score_frame
+from udfs.crawls import is_pre_chatgpt, load_crawls
+from udfs.inject import (
+    CALIBRATION,
+    INJECTION,
+    VIEWS,
+    PlannedPage,
+    ValidateOptions,
+    compare,
+    extracted_text,
+    flag_counts,
+    page_of,
+    passed,
+    plan_crawls,
+    scorable_inputs,
+    split_half,
+)
+from udfs.samples import write_shard
+
+MARKER = ".leakwatch-validate"
+CALIBRATION_FILE = "calibration.json"
+CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
+               "raw_share", "estimate", "ci_low", "ci_high", "bias", "covered", "within_tolerance")
+
+
+def _say(message: str) -> None:
+    print(f"validate: {message}", file=sys.stderr, flush=True)
+
+
+def check_options(options: ValidateOptions) -> list[tuple[str, float]]:
+    """(crawl, share) pairs, oldest first, after checking the flags; ConfigError says what to fix."""
+    if len(options.crawls) != len(options.shares):
+        raise ConfigError(f"--crawls lists {len(options.crawls)} crawls but --shares {len(options.shares)} shares: "
+                          "give one share per crawl")
+    known = {c["id"] for c in load_crawls()}
+    for crawl, share in zip(options.crawls, options.shares, strict=True):
+        if crawl not in known:
+            raise ConfigError(f"--crawls: {crawl!r} is not a known crawl id (see `leakwatch crawls`)")
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"--shares: {share} for {crawl} is not a share between 0 and 1")
+        if share and is_pre_chatgpt(crawl):
+            raise ConfigError(f"--shares: {crawl} is a pre-ChatGPT crawl (the negative control): its share must be 0")
+    if len(set(options.crawls)) != len(options.crawls):
+        raise ConfigError("--crawls: a crawl is listed twice")
+    if options.docs_per_crawl < 2:
+        raise ConfigError("--docs-per-crawl must be at least 2")
+    if not 0.0 <= options.recrawl_share < 1.0 or not 0.0 <= options.near_dup_share < 0.5:
+        raise ConfigError("--recrawl-share must be in [0, 1) and --near-dup-share in [0, 0.5)")
+    return sorted(zip(options.crawls, options.shares, strict=True))
+
+
+def labeled_dir(options: ValidateOptions) -> Path:
+    """--labeled, else ../shared/data/labeled beside the repository; ConfigError when absent."""
+    folder = Path(options.labeled) if options.labeled else DEFAULT_DATA
+    if not folder.is_dir():
+        raise ConfigError(f"labelled data folder not found: {folder}: pass --labeled DIR, a folder of *.jsonl "
+                          "with text and label (human|llm) per line")
+    return folder
+
+
+def prepare_out(out: Path) -> None:
+    """Create OUT; clear the shards and warehouse of an earlier validate run there, never anything else."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise ConfigError(f"{out} exists and was not written by `leakwatch validate`: pass a new or empty --out")
+    for sub in ("shards", "warehouse"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by leakwatch validate; rerunning it here replaces shards/ and warehouse/\n")
+
+
+def halves(examples: Sequence[Example], seed: int) -> dict[str, list[Example]]:
+    """The held-out examples by half (CALIBRATION, INJECTION); training-pool examples are dropped."""
+    out: dict[str, list[Example]] = {CALIBRATION: [], INJECTION: []}
+    for e in examples:
+        if e.heldout:
+            out[split_half(e.group, seed)].append(e)
+    return out
+
+
+def model_threshold(config: Config) -> tuple[str, float]:
+    """(model path, threshold): --threshold, else the operating threshold of the model's card."""
+    model, _ = resolve_model(config.classify.model)
+    if config.stats.threshold is not None:
+        return str(model), float(config.stats.threshold)
+    card = model.with_name(model.name.replace(".ftz", ".card.json")) if model.name.endswith(".ftz") else None
+    if card is None or not card.is_file():
+        raise ConfigError(f"no model card beside {model} (expected {MODEL_FILE.replace('.ftz', '.card.json')} "
+                          "naming its operating threshold): pass --threshold")
+    return str(model), float(json.loads(card.read_text("utf-8"))["operating_threshold"]["value"])
+
+
+def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: int) -> dict[str, dict]:
+    """TP/FP counts of the calibration half, on the extracted page text (what the pipeline scores)
+    and on the raw labelled text (what the model card measured), to show whether it matters."""
+    llm = [e.llm for e in examples]
+    pages = [extracted_text(e.text, f"{seed}:calibration:{i}") for i, e in enumerate(examples)]
+    languages, n_words = scorable_inputs(pages)
+    extracted = score_frame(pages, languages, n_words, model)
+    raw = score_frame([e.text for e in examples], [e.language for e in examples], [e.n_words for e in examples], model)
+    return {
+        "extracted": {"threshold": threshold, **flag_counts(llm, extracted["p_llm"], extracted["scored"], threshold)},
+        "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
+    }
+
+
+def write_calibration(out: Path, counts: dict, seed: int) -> Path:
+    """OUT/calibration.json with exactly the keys the stats job reads."""
+    data = {"source": f"leakwatch validate: calibration half (seed {seed}), extracted page text",
+            "threshold": counts["threshold"], "tp": counts["tp"], "n_pos": counts["n_pos"],
+            "fp": counts["fp"], "n_neg": counts["n_neg"]}
+    if not data["n_pos"] or not data["n_neg"] or data["tp"] / data["n_pos"] <= data["fp"] / data["n_neg"]:
+        raise ConfigError(f"calibration half: {data['tp']}/{data['n_pos']} LLM and {data['fp']}/{data['n_neg']} human "
+                          "scored texts flagged: TPR must exceed FPR to correct; use more labelled data")
+    path = out / CALIBRATION_FILE
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def write_shards(
+    folder: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]], seed: int, pages_per_shard: int,
+) -> list[Path]:
+    """The planned pages as CC-style WARC shards, `pages_per_shard` per file, crawl id in the name."""
+    starts = {c["id"]: dt.datetime.fromisoformat(c["from"]).replace(tzinfo=dt.UTC) for c in load_crawls()}
+    folder.mkdir(parents=True, exist_ok=True)
+    by_crawl: dict[str, list[PlannedPage]] = {}
+    for p in plan:
+        by_crawl.setdefault(p.crawl, []).append(p)
+    paths = []
+    for crawl, pages in by_crawl.items():
+        for k in range(0, len(pages), pages_per_shard):
+            path = folder / f"{crawl}-validate-{k // pages_per_shard:05d}.warc.gz"
+            with open(path, "wb") as fh:
+                write_shard(fh, crawl, (page_of(p, pools[p.llm][p.text_id].text, starts[crawl], seed)
+                                        for p in pages[k:k + pages_per_shard]))
+            paths.append(path)
+    return paths
+
+
+def write_manifest(path: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]]) -> None:
+    """OUT/pages.csv: every planned capture with its label and where its text came from."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["crawl", "url", "llm", "kind", "source", "generator", "domain"])
+        for p in plan:
+            e = pools[p.llm][p.text_id]
+            writer.writerow([p.crawl, p.url, int(p.llm), p.kind, e.source, e.generator, e.domain])
+
+
+def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage]) -> list[dict]:
+    """Per crawl and view, documents and scored documents with how many are LLM pages, from the
+    pipeline's own tables (documents, clusters, scores) joined to the planned labels by URL."""
+    labels = spark.createDataFrame([(p.crawl, p.url, p.llm) for p in plan], "crawl string, url string, llm boolean")
+    docs = read_documents(spark, warehouse).select("doc_id", "crawl", "url")
+    clusters = spark.read.parquet(table_path(warehouse, "clusters")).select(
+        "doc_id", "crawl", "is_representative", "first_seen_crawl_content")
+    scores = spark.read.parquet(table_path(warehouse, "scores")).select("doc_id", "crawl", "scored")
+    joined = (docs.join(clusters, ["doc_id", "crawl"]).join(scores, ["doc_id", "crawl"])
+              .join(F.broadcast(labels), ["crawl", "url"], "left"))
+    unlabeled = joined.where(F.col("llm").isNull()).count()
+    if unlabeled:
+        raise RuntimeError(f"{unlabeled} documents of {warehouse} match no planned page: the warehouse holds "
+                           "pages validate did not write")
+    representative = F.col("is_representative")
+    views = {
+        "captures": F.lit(True),
+        "unique": representative,
+        "first_seen": representative & (F.col("first_seen_crawl_content") == F.col("crawl")),
+    }
+    parts: list[DataFrame] = [joined.where(cond).withColumn("view", F.lit(view)) for view, cond in views.items()]
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    llm, scored = F.col("llm").cast("long"), F.col("scored").cast("long")
+    rows = union.groupBy("crawl", "view").agg(
+        F.count("*").alias("n_docs"), F.sum(llm).alias("n_llm"),
+        F.sum(scored).alias("n_scored"), F.sum(llm * scored).alias("n_llm_scored"),
+    ).collect()
+    return [r.asDict() for r in rows]
+
+
+def stats_estimates(spark: SparkSession, warehouse: str) -> dict[tuple[str, str], dict]:
+    """(crawl, view) -> raw_share, prevalence, ci_low, ci_high of the stats table's crawl/all rows."""
+    rows = (spark.read.parquet(table_path(warehouse, "stats"))
+            .where("time_slice = 'crawl' AND dimension = 'all'")
+            .select("crawl", "view", "raw_share", "prevalence", "ci_low", "ci_high").collect())
+    return {(r["crawl"], r["view"]): r.asDict() for r in rows}
+
+
+def validate(spark: SparkSession, config: Config, say=_say) -> dict:
+    """Run the injection test (see the module doc); returns the result also written to OUT/validation.json."""
+    options = config.validate
+    started = time.monotonic()
+    crawls = check_options(options)
+    folder = labeled_dir(options)
+    model, threshold = model_threshold(config)
+    out = Path(options.out).resolve()
+    prepare_out(out)
+
+    examples = read_corpus(folder)
+    half = halves(examples, options.seed)
+    say(f"{len(examples)} labelled texts; held out of training: {len(half[CALIBRATION])} for calibration, "
+        f"{len(half[INJECTION])} to inject")
+    pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
+    if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
+        raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
+                          "held-out texts; it needs both: use more labelled data")
+    counts = calibrate(half[CALIBRATION], model, threshold, options.seed)
+    calibration_path = write_calibration(out, counts["extracted"], options.seed)
+    say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
+
+    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.seed,
+                       options.recrawl_share, options.near_dup_share)
+    write_manifest(out / "pages.csv", plan, pools)
+    shards = write_shards(out / "shards", plan, pools, options.seed, options.pages_per_shard)
+    say(f"{len(plan)} pages in {len(shards)} shards for {len(crawls)} crawls")
+
+    config.warehouse = str(out / "warehouse")
+    config.inputs.paths = [str(p) for p in shards]
+    config.stats.calibration = str(calibration_path)
+    pipeline = run_pipeline(config, spark, say=say)
+
+    truth = truth_counts(spark, config.warehouse, plan)
+    share_of = dict(crawls)
+    for t in truth:
+        t["injected_share"] = share_of[t["crawl"]]
+        t["pre_chatgpt"] = is_pre_chatgpt(t["crawl"])
+    order = {view: i for i, view in enumerate(VIEWS)}
+    truth.sort(key=lambda t: (t["crawl"], order[t["view"]]))
+    rows = compare(truth, stats_estimates(spark, config.warehouse), options.tolerance)
+    result = {
+        "labeled": str(folder),
+        "model": model,
+        "seed": options.seed,
+        "docs_per_crawl": options.docs_per_crawl,
+        "tolerance": options.tolerance,
+        "rule": "every crawl of the captures view has |estimate - truth_scored| <= tolerance",
+        "passed": passed(rows),
+        "calibration": {**counts, "used": "extracted", "file": str(calibration_path)},
+        "injection_pool": {"human": len(pools[False]), "llm": len(pools[True])},
+        "pages": len(plan),
+        "pipeline_seconds": pipeline["seconds"],
+        "seconds": round(time.monotonic() - started, 1),
+        "rows": rows,
+    }
+    (out / "validation.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    with (out / "validation.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return result
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def format_table(result: dict) -> str:
+    """The comparison as a fixed-width table, shares in percent."""
+    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'all%':>5} {'raw%':>5} "
+             f"{'est%':>5} {'95% CI':>13} {'bias pp':>7}  covers  ok"]
+    for r in result["rows"]:
+        ci = f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
+        bias = "-" if r["bias"] is None else f"{100 * r['bias']:+.1f}"
+        pre = "*" if r["pre_chatgpt"] else " "
+        lines.append(f"{r['crawl'] + pre:<16} {r['view']:<10} {_pct(r['injected_share']):>5} {r['n_scored']:>6} "
+                     f"{_pct(r['truth_scored']):>6} {_pct(r['truth_all']):>5} {_pct(r['raw_share']):>5} "
+                     f"{_pct(r['estimate']):>5} {ci:>13} {bias:>7}  {str(r['covered']):<6}  "
+                     f"{'yes' if r['within_tolerance'] else 'NO'}")
+    c = result["calibration"]
+    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated); "
+                 "all% = among all pages.")
+    lines.append(f"calibration (extracted page text): TP {c['extracted']['tp']}/{c['extracted']['n_pos']}, "
+                 f"FP {c['extracted']['fp']}/{c['extracted']['n_neg']}; on raw labelled text: TP {c['raw']['tp']}/"
+                 f"{c['raw']['n_pos']}, FP {c['raw']['fp']}/{c['raw']['n_neg']}")
+    verdict = "PASSED" if result["passed"] else "FAILED"
+    lines.append(f"{verdict}: {result['rule']} ({100 * result['tolerance']:.1f} pp); {result['pages']} pages, "
+                 f"{result['seconds']} s")
+    return "\n".join(lines)
+
+
+def register(subparsers) -> None:
+    """Add `leakwatch validate`."""
+    from jobs.cli import add_common_options
+
+    parser = subparsers.add_parser("validate", help="injection test: known LLM shares through the whole pipeline")
+    add_common_options(parser, warehouse=False)
+    parser.add_argument("--labeled", dest="validate__labeled", metavar="DIR",
+                        help=f"folder of labelled *.jsonl (default {DEFAULT_DATA})")
+    parser.add_argument("--out", dest="validate__out", metavar="DIR", required=True,
+                        help="output folder: shards/, warehouse/, calibration.json, validation.json/.csv")
+    parser.add_argument("--crawls", dest="validate__crawls", nargs="+", metavar="ID",
+                        help="crawl ids to build (default: 2 pre-ChatGPT, 4 after)")
+    parser.add_argument("--shares", dest="validate__shares", nargs="+", type=float, metavar="SHARE",
+                        help="LLM share of each crawl's pages, one per --crawls (default 0 0 .05 .15 .25 .35)")
+    parser.add_argument("--docs-per-crawl", dest="validate__docs_per_crawl", type=int, metavar="N",
+                        help="pages per crawl (default 2000)")
+    parser.add_argument("--seed", dest="validate__seed", type=int, metavar="S",
+                        help="seed of the calibration/injection split, the crawl plan and the pages (default 0)")
+    parser.add_argument("--tolerance", dest="validate__tolerance", type=float, metavar="X",
+                        help="largest |estimate - truth| per crawl of the captures view (default 0.02)")
+    parser.add_argument("--recrawl-share", dest="validate__recrawl_share", type=float, metavar="X",
+                        help="share of a crawl's human pages re-captured from earlier crawls (default 0.2)")
+    parser.add_argument("--near-dup-share", dest="validate__near_dup_share", type=float, metavar="X",
+                        help="share of a crawl's pages that are templated near-copies (default 0.05)")
+    parser.add_argument("--model", dest="classify__model", metavar="PATH",
+                        help="fasttext .ftz (default: the shipped model; the held-out split is that model's)")
+    parser.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
+                        help="bootstrap replicates of the CI (default 1000)")
+    parser.set_defaults(func=run)
+
+
+def run(config: Config, args) -> int:
+    """CLI entry: 0 when the tolerance rule holds, 1 when it does not."""
+    # Bad flags or a missing data folder fail before a JVM starts.
+    check_options(config.validate)
+    labeled_dir(config.validate)
+    if config.spark.shuffle_partitions is None:
+        # A validation run is small: Spark's default 200 shuffle partitions would be mostly empty tasks.
+        config.spark.shuffle_partitions = 8
+    result = validate(get_spark(config.spark, "leakwatch-validate"), config)
+    print(format_table(result))
+    print(f"validate: {Path(config.validate.out) / 'validation.json'}, report under {config.warehouse}/report")
+    return 0 if result["passed"] else 1
