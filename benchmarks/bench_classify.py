@@ -1,5 +1,6 @@
 """Classifier throughput: docs/s per core scoring 1,000-word documents (P(llm) + marker counts)
-in a plain Python loop, in one batched call, and in Spark local[1]; model load time and size.
+in a plain Python loop, in one batched call (also with the text functions as they were before their
+fast paths, as the in-run baseline), per step, and in Spark local[1]; model load time and size.
 
 Run: PYSPARK_PYTHON=.venv/bin/python .venv/bin/python -m benchmarks.bench_classify [--docs N]
 Writes benchmarks/out/classify.json and prints a Markdown section for BENCHMARKS.md.
@@ -15,6 +16,7 @@ import random
 import time
 from pathlib import Path
 
+from benchmarks.machine import MachineLoad
 from udfs.classifier import default_model_path, load_model, model_id, score_frame
 from udfs.markers import count_markers, marker_frame
 
@@ -42,21 +44,45 @@ def make_docs(n: int, seed: int = 0) -> list[str]:
 
 
 def bench_plain(docs: list[str], model: str) -> dict[str, float]:
-    """One document at a time, as a naive caller would, and one batched call (the UDF's path)."""
-    start = time.perf_counter()
-    for doc in docs:
-        score_frame([doc], ["en"], [WORDS_PER_DOC], model)
-        count_markers(doc)
-    loop = time.perf_counter() - start
-    start = time.perf_counter()
-    score_frame(docs, ["en"] * len(docs), [WORDS_PER_DOC] * len(docs), model)
-    marker_frame(docs)
-    batched = time.perf_counter() - start
-    return {"loop_docs_per_s": len(docs) / loop, "batched_docs_per_s": len(docs) / batched}
+    """One document at a time, as a naive caller would; one batched call (the UDF's path); the
+    batched path with the text functions as they were before their fast paths (tests/reference.py);
+    and each step of a document alone."""
+    from benchmarks.machine import best_rate
+    from tests import reference
+    from udfs.classifier import classifier_text, predict_llm
+
+    n = len(docs)
+
+    def loop() -> None:
+        for doc in docs:
+            score_frame([doc], ["en"], [WORDS_PER_DOC], model)
+            count_markers(doc)
+
+    def batched() -> None:
+        score_frame(docs, ["en"] * n, [WORDS_PER_DOC] * n, model)
+        marker_frame(docs)
+
+    fasttext_model = load_model(model)
+
+    def before() -> None:
+        fasttext_model.predict([reference.classifier_text(t) for t in docs], k=-1)
+        [reference.count_markers(t) for t in docs]
+
+    forms = [classifier_text(t) for t in docs]
+    return {
+        "loop_docs_per_s": best_rate(n, loop),
+        "batched_docs_per_s": best_rate(n, batched),
+        "before_fast_paths_batched_docs_per_s": best_rate(n, before),
+        "step_classifier_text_docs_per_s": best_rate(n, lambda: [classifier_text(t) for t in docs]),
+        "step_markers_docs_per_s": best_rate(n, lambda: [count_markers(t) for t in docs]),
+        "step_fasttext_predict_docs_per_s": best_rate(n, lambda: fasttext_model.predict(forms, k=-1)),
+        "step_predict_llm_docs_per_s": best_rate(n, lambda: predict_llm(fasttext_model, docs)),
+    }
 
 
 def bench_spark(docs: list[str], model_path: str) -> float:
     """docs/s of the classify job's UDF on Spark local[1] (one core), after a warm-up pass."""
+    from benchmarks.machine import best_rate
     from jobs.classify import score_documents, ship_model
     from jobs.config import SparkOptions
     from jobs.spark import get_spark
@@ -71,11 +97,9 @@ def bench_spark(docs: list[str], model_path: str) -> float:
     frame.count()
     scored = score_documents(frame, name, mid, "bench")
     scored.write.format("noop").mode("overwrite").save()  # warm-up: worker start, model load
-    start = time.perf_counter()
-    scored.write.format("noop").mode("overwrite").save()
-    seconds = time.perf_counter() - start
+    rate = best_rate(len(docs), lambda: scored.write.format("noop").mode("overwrite").save())
     spark.stop()
-    return len(docs) / seconds
+    return rate
 
 
 def main() -> None:
@@ -91,15 +115,18 @@ def main() -> None:
     load_s = time.perf_counter() - start
     load_model(args.model)
     docs = make_docs(args.docs)
-    plain = bench_plain(docs, args.model)
-    spark = bench_spark(docs, args.model)
+    with MachineLoad() as load:
+        plain = bench_plain(docs, args.model)
+        spark = bench_spark(docs, args.model)
     size = os.path.getsize(args.model)
     results = {
         "docs": args.docs, "words_per_doc": WORDS_PER_DOC, "model_id": model_id(args.model),
         "model_bytes": size, "model_load_seconds": round(load_s, 4),
         "plain_loop_docs_per_s": round(plain["loop_docs_per_s"], 1),
         "plain_batched_docs_per_s": round(plain["batched_docs_per_s"], 1),
+        **{k: round(v, 1) for k, v in plain.items() if k.startswith(("before", "step"))},
         "spark_local1_docs_per_s_per_core": round(spark, 1), "cpu_count": os.cpu_count(),
+        "machine": load.as_dict(),
     }
     out = Path(__file__).parent / "out" / "classify.json"
     out.parent.mkdir(exist_ok=True)
@@ -118,8 +145,14 @@ its first 512 tokens) and marker counts over the whole text. One core throughout
 | model load time | {load_s * 1000:.0f} ms |
 | plain Python loop, one doc per call | {plain['loop_docs_per_s']:.0f} docs/s |
 | plain Python, one batched call | {plain['batched_docs_per_s']:.0f} docs/s |
+| same, text functions before their fast paths | {plain['before_fast_paths_batched_docs_per_s']:.0f} docs/s |
 | Spark local[1], pandas UDF (1,024-row batches) | {spark:.0f} docs/s per core |
 | target | 2,000 docs/s per core |
+
+Steps alone (docs/s): classifier_text {plain['step_classifier_text_docs_per_s']:.0f}, markers \
+{plain['step_markers_docs_per_s']:.0f}, fasttext predict {plain['step_fasttext_predict_docs_per_s']:.0f}, \
+predict_llm (text form + predict) {plain['step_predict_llm_docs_per_s']:.0f}. Load average \
+{load.load_start:.1f} -> {load.load_end:.1f}, steal {load.steal:.1%}.
 """)
 
 

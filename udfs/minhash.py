@@ -92,8 +92,9 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 # xxh32's primes (the reference implementation's PRIME32_1..5).
 _P1, _P2, _P3, _P4, _P5 = (np.uint32(v) for v in (0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1))
-# Texts per hashing pass: bounds the temporary arrays (~40 bytes per shingle) of one pass.
-_BATCH_BYTES = 4 << 20
+# Characters of text per hashing pass: ~100 pages of 1,000 words. Measured fastest of 32 KB-4 MB
+# (the pass's arrays stay in cache) and it bounds their memory to a few MB.
+_BATCH_BYTES = 512 << 10
 
 
 def _rotl(x: np.ndarray, r: int) -> np.ndarray:
@@ -104,8 +105,9 @@ def xxh32_spans(buf: bytes, starts: np.ndarray, lengths: np.ndarray) -> np.ndarr
     """xxh32 (seed 0) of every span buf[start:start + length], computed on arrays: equal to
     xxhash.xxh32_intdigest of each slice, without one Python call per span."""
     raw = np.frombuffer(buf + b"\0\0\0", dtype=np.uint8)
-    # The little-endian 32-bit word starting at every byte offset (a strided view, no copy).
-    word_at = np.ndarray((len(buf),), dtype="<u4", buffer=raw, strides=(1,))
+    # The little-endian 32-bit word starting at every byte offset: built from a strided view once,
+    # because gathering from the aligned copy is ~2.5x faster than from the unaligned view.
+    word_at = np.ascontiguousarray(np.ndarray((len(buf),), dtype="<u4", buffer=raw, strides=(1,)))
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.asarray(lengths, dtype=np.int64)
     h = np.full(starts.size, _P5, dtype=np.uint32)  # seed + PRIME5: the start for spans under 16 bytes

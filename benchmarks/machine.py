@@ -1,0 +1,42 @@
+"""How busy the shared machine was while a benchmark ran: load average and hypervisor steal."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+
+def cpu_counters() -> list[int]:
+    """The aggregate `cpu` line of /proc/stat (user nice system idle iowait irq softirq steal ...)."""
+    with open("/proc/stat") as fh:
+        return [int(v) for v in fh.readline().split()[1:]]
+
+
+class MachineLoad:
+    """Context manager: load average at start and end, and the share of CPU time stolen in between."""
+
+    def __enter__(self) -> MachineLoad:
+        self._before, self.load_start = cpu_counters(), os.getloadavg()[0]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        delta = [b - a for a, b in zip(self._before, cpu_counters(), strict=True)]
+        self.load_end = os.getloadavg()[0]
+        self.steal = round(delta[7] / max(1, sum(delta[:8])), 3) if len(delta) > 7 else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """The three figures, for a benchmark's JSON."""
+        return {"load_avg_start": round(self.load_start, 2), "load_avg_end": round(self.load_end, 2),
+                "cpu_steal_share": self.steal}
+
+
+def best_rate(items: int, run: Callable[[], object], repeats: int = 3) -> float:
+    """Items per second of the fastest of `repeats` runs: on a shared machine the slow runs are the
+    ones another process interrupted, not the code."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return items / best
