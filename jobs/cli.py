@@ -13,12 +13,16 @@ from jobs.spark import JavaMissingError
 # Each module has `register(subparsers)`, which adds its subcommand with `func=run(config, args)`.
 COMMAND_MODULES = (
     "jobs.extract",
+    "jobs.run",
     "jobs.crawls",
     "jobs.demo",
     "jobs.dedup",
     "jobs.train",
     "jobs.classify",
     "jobs.score",
+    "jobs.monthly",
+    "jobs.report",
+    "jobs.stats",
     "jobs.validate",
 )
 

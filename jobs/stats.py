@@ -1,0 +1,489 @@
+"""`leakwatch stats`: documents + clusters + scores -> the `stats` table (+ stats.csv, stats.json).
+
+One row per time slice x view x dimension value over the whole series of crawls in the warehouse.
+Pages are aggregated per host, then per registered domain, inside Spark; each row's domains then go
+to one pandas group that runs the corrected estimator and its domain-clustered bootstrap
+(udfs.estimate), seeded from the row's key so reruns give identical rows whatever the partitioning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+from jobs import __version__
+from jobs.config import Config, ConfigError
+from jobs.progress import stage_progress
+from jobs.spark import get_spark
+from jobs.warehouse import check_schema_versions, path_exists, read_documents, read_text, table_path, write_text
+from schemas import STATS
+from udfs.classifier import default_model_path
+from udfs.crawls import is_pre_chatgpt, load_crawls
+from udfs.estimate import Calibration, StatsOptions, estimate_prevalence
+from udfs.markers import LEXICON_NAMES
+
+KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
+CALIBRATION_FILE_KEYS = {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}
+# A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the
+# same TPR/FPR as the rows) is at least this; a raw flagged share of 0.5 would be out of reach of a
+# classifier whose TPR is below 0.5, and within reach of human sites where FPR is high.
+SITE_LLM_SHARE = 0.5
+UNKNOWN = "unknown"
+# Markers whose excess over the pre-ChatGPT baseline is reported (the neutral control has none).
+EXCESS_MARKERS = ("chatbot_leftovers", "llm_style_words")
+
+
+class StatsError(ConfigError):
+    """The warehouse or the calibration cannot give statistics; the message says what to run or pass."""
+
+
+def _say(message: str) -> None:
+    print(f"stats: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class ResolvedCalibration:
+    """TPR and FPR counts at one threshold, and a label saying where they came from."""
+
+    threshold: float
+    counts: Calibration
+    label: str
+
+    def summary(self) -> dict:
+        """JSON-ready description for the job's summary."""
+        c = self.counts
+        return {
+            "source": self.label, "threshold": self.threshold, "tp": c.true_positives, "n_pos": c.positives,
+            "fp": c.false_positives, "n_neg": c.negatives, "tpr": round(c.tpr, 4), "fpr": round(c.fpr, 4),
+        }
+
+
+def _is_file(calibration: str) -> bool:
+    return calibration.endswith(".json") or "/" in calibration
+
+
+def load_calibration_file(spark: SparkSession, path: str, threshold: float | None) -> ResolvedCalibration:
+    """A calibration JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (any Hadoop path)."""
+    text = read_text(spark, path)
+    if text is None:
+        raise StatsError(f"calibration file {path} not found: pass a card slice name or an existing JSON file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StatsError(f"calibration file {path} is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or set(data) != CALIBRATION_FILE_KEYS:
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise StatsError(f"calibration file {path} must have exactly the keys {sorted(CALIBRATION_FILE_KEYS)}; "
+                         f"found {found}")
+    counts = {k: data[k] for k in ("tp", "n_pos", "fp", "n_neg")}
+    if not all(isinstance(v, int) and v >= 0 for v in counts.values()) or not (
+        counts["n_pos"] > 0 and counts["n_neg"] > 0 and counts["tp"] <= counts["n_pos"]
+        and counts["fp"] <= counts["n_neg"]
+    ):
+        raise StatsError(f"calibration file {path}: tp, n_pos, fp, n_neg must be counts with 0 <= tp <= n_pos, "
+                         f"0 <= fp <= n_neg and n_pos, n_neg > 0; found {counts}")
+    if threshold is not None and not math.isclose(threshold, float(data["threshold"])):
+        raise StatsError(f"--threshold {threshold} differs from the threshold {data['threshold']} of calibration "
+                         f"file {path}: its counts hold at its own threshold only; drop --threshold")
+    return ResolvedCalibration(
+        threshold=float(data["threshold"]),
+        counts=Calibration(counts["tp"], counts["n_pos"], counts["fp"], counts["n_neg"]),
+        label=f"file:{path} ({data['source']})",
+    )
+
+
+def find_card(model_id: str, options: StatsOptions, model_path: str | None) -> tuple[dict, str]:
+    """(card, path) of the model card whose model_id is `model_id`: --card, else beside the models."""
+    if options.card:
+        candidates = [Path(options.card)]
+    else:
+        folders = {default_model_path().parent}
+        if model_path:
+            folders.add(Path(model_path).parent)
+        candidates = sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.card.json"))
+    for path in candidates:
+        try:
+            card = json.loads(path.read_text("utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            if options.card:
+                raise StatsError(f"model card {path} cannot be read: {exc}") from exc
+            continue
+        if card.get("model", {}).get("model_id") == model_id:
+            return card, str(path)
+        if options.card:
+            raise StatsError(f"model card {path} is for model {card.get('model', {}).get('model_id')}, but the "
+                             f"scores come from {model_id}: pass that model's card")
+    raise StatsError(
+        f"no model card for {model_id} (the model that produced the scores) among "
+        f"{', '.join(map(str, candidates)) or 'no *.card.json files'}: pass --card PATH, or --calibration FILE "
+        f"with that model's TPR/FPR counts"
+    )
+
+
+def _slice_row(card: dict, card_path: str, name: str, threshold: float) -> dict:
+    slices = card.get("calibration", {}).get("slices", {})
+    if name not in slices:
+        raise StatsError(f"calibration slice {name!r} is not in {card_path}; slices: {', '.join(sorted(slices))}")
+    for row in slices[name]:
+        if math.isclose(row["threshold"], threshold):
+            return row
+    known = ", ".join(f"{r['threshold']:g}" for r in slices[name])
+    raise StatsError(f"threshold {threshold:g} is not in slice {name!r} of {card_path}; pass one of: {known}")
+
+
+def card_calibration(card: dict, card_path: str, options: StatsOptions) -> ResolvedCalibration:
+    """TPR from slice `options.calibration` and FPR from `options.fpr_slice` of a card, at the threshold."""
+    threshold = options.threshold if options.threshold is not None else card["operating_threshold"]["value"]
+    tpr_row = _slice_row(card, card_path, options.calibration, threshold)
+    fpr_name = options.calibration if options.fpr_slice in ("same", "", options.calibration) else options.fpr_slice
+    fpr_row = _slice_row(card, card_path, fpr_name, threshold)
+    if not tpr_row["n_pos"]:
+        raise StatsError(f"slice {options.calibration!r} of {card_path} has no LLM texts, so no TPR: "
+                         "pass another --calibration slice")
+    if not fpr_row["n_neg"]:
+        raise StatsError(f"slice {fpr_name!r} of {card_path} has no human texts, so no FPR: pass another --fpr-slice")
+    label = f"card:{card['model']['model_id']} tpr:{options.calibration} fpr:{fpr_name} @ {threshold:g}"
+    return ResolvedCalibration(
+        threshold=float(threshold),
+        counts=Calibration(tpr_row["tp"], tpr_row["n_pos"], fpr_row["fp"], fpr_row["n_neg"]),
+        label=label,
+    )
+
+
+def resolve_calibration(spark: SparkSession, config: Config, model_id: str) -> ResolvedCalibration:
+    """The calibration the options ask for, checked to be able to correct (TPR > FPR)."""
+    options = config.stats
+    if _is_file(options.calibration):
+        resolved = load_calibration_file(spark, options.calibration, options.threshold)
+    else:
+        card, card_path = find_card(model_id, options, config.classify.model)
+        resolved = card_calibration(card, card_path, options)
+    if resolved.counts.tpr <= resolved.counts.fpr:
+        raise StatsError(f"TPR {resolved.counts.tpr:.3f} <= FPR {resolved.counts.fpr:.3f} ({resolved.label}): "
+                         "the flags carry no signal to correct; choose another --threshold or calibration")
+    return resolved
+
+
+def code_version() -> str:
+    """leakwatch's version, plus the git short hash of the checkout when there is one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{out.stdout.strip()}" if out.returncode == 0 and out.stdout.strip() else __version__
+
+
+def _read_table(spark: SparkSession, warehouse: str, table: str, command: str) -> DataFrame:
+    path = table_path(warehouse, table)
+    if not path_exists(spark, path):
+        raise StatsError(f"no {table} table in {warehouse}: run `leakwatch {command} --out {warehouse}` first")
+    return spark.read.parquet(path)
+
+
+def join_inputs(spark: SparkSession, warehouse: str) -> tuple[DataFrame, list[dict]]:
+    """Valid documents joined to their clusters and scores rows, and per-crawl checks and provenance."""
+    docs = read_documents(spark, warehouse).select(
+        "doc_id", "crawl", "host", "registered_domain", "tld", "language", "fetch_month", "published_date",
+        "http_last_modified", "extractor_version",
+    )
+    clusters = _read_table(spark, warehouse, "clusters", "dedup").select(
+        "doc_id", "crawl", "cluster_size", "is_representative", "first_seen_crawl_content",
+        F.col("fingerprint").alias("minhash_fingerprint"), F.lit(True).alias("_has_cluster"),
+    )
+    scores = _read_table(spark, warehouse, "scores", "classify").select(
+        "doc_id", "crawl", "p_llm", "scored", "model_id", "n_words", *LEXICON_NAMES, "lexicon_version",
+        F.lit(True).alias("_has_scores"),
+    )
+    joined = docs.join(clusters, ["doc_id", "crawl"], "left").join(scores, ["doc_id", "crawl"], "left")
+    per_crawl = joined.groupBy("crawl").agg(
+        F.count("*").alias("n_docs"),
+        F.sum(F.when(F.col("_has_cluster").isNull(), 1).otherwise(0)).alias("no_cluster"),
+        F.sum(F.when(F.col("_has_scores").isNull(), 1).otherwise(0)).alias("no_scores"),
+        *[F.array_sort(F.collect_set(c)).alias(c) for c in
+          ("model_id", "minhash_fingerprint", "extractor_version", "lexicon_version")],
+    )
+    return joined.drop("_has_cluster", "_has_scores"), [r.asDict() for r in per_crawl.orderBy("crawl").collect()]
+
+
+def check_inputs(warehouse: str, per_crawl: list[dict]) -> str:
+    """Refuse crawls not deduplicated or not classified, and scores of several models; return the model id."""
+    if not per_crawl:
+        raise StatsError(f"no valid documents in {warehouse}: run `leakwatch extract` first")
+    for column, command in (("no_cluster", "dedup"), ("no_scores", "classify")):
+        missing = [r for r in per_crawl if r[column]]
+        if missing:
+            listing = "; ".join(f"{r['crawl']}: {r[column]} of {r['n_docs']} documents" for r in missing)
+            flags = " ".join(f"--crawl {r['crawl']}" for r in missing)
+            raise StatsError(f"documents without {'clusters' if command == 'dedup' else 'scores'} rows ({listing}): "
+                             f"run `leakwatch {command} --out {warehouse} {flags}` first")
+    models = sorted({m for r in per_crawl for m in r["model_id"]})
+    if len(models) != 1:
+        listing = "; ".join(f"{r['crawl']}: {', '.join(r['model_id'])}" for r in per_crawl)
+        raise StatsError(f"the scores come from {len(models)} models ({listing}): one series needs one model; "
+                         f"run `leakwatch classify --out {warehouse}` over every crawl with the same --model")
+    return models[0]
+
+
+def crawl_frame(spark: SparkSession, per_crawl: list[dict]) -> DataFrame:
+    """One row per crawl: its date, era and provenance strings."""
+    starts = {c["id"]: (c.get("from") or "")[:10] or None for c in load_crawls()}
+    rows = [
+        (r["crawl"], starts.get(r["crawl"]), is_pre_chatgpt(r["crawl"]), ",".join(r["minhash_fingerprint"]) or None,
+         ",".join(r["extractor_version"]) or None, ",".join(r["lexicon_version"]) or None)
+        for r in per_crawl
+    ]
+    schema = "crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, " \
+             "extractor_version string, lexicon_version string"
+    return spark.createDataFrame(rows, schema)
+
+
+def page_rows(joined: DataFrame, top_domains: list[str], threshold: float) -> DataFrame:
+    """One row per page x view x (time slice, dimension value) that counts it."""
+    published = F.regexp_extract(F.coalesce(F.col("published_date"), F.lit("")), r"^((19|20)\d\d-(0[1-9]|1[0-2]))", 1)
+    published_month = F.coalesce(
+        F.when(published != "", published), F.date_format("http_last_modified", "yyyy-MM")
+    )
+    # Pages without a registered domain (IP hosts, ...) are their own bootstrap cluster.
+    domain_key = F.coalesce("registered_domain", "host", F.concat(F.lit("doc:"), F.col("doc_id").cast("string")))
+    is_rep = F.col("is_representative")
+    first_seen = is_rep & (F.col("first_seen_crawl_content") == F.col("crawl"))
+
+    def slice_(time_slice, period, dimension, value):
+        return F.struct(F.lit(time_slice).alias("time_slice"), period.alias("period"),
+                        F.lit(dimension).alias("dimension"), value.alias("value"))
+
+    crawl = F.col("crawl")
+    slices = F.array(
+        slice_("crawl", crawl, "all", F.lit("all")),
+        slice_("crawl", crawl, "language", F.coalesce("language", F.lit(UNKNOWN))),
+        slice_("crawl", crawl, "tld", F.coalesce("tld", F.lit(UNKNOWN))),
+        F.when(F.col("registered_domain").isin(top_domains),
+               slice_("crawl", crawl, "registered_domain", F.col("registered_domain"))),
+        F.when(F.col("fetch_month").isNotNull(), slice_("fetch_month", F.col("fetch_month"), "all", F.lit("all"))),
+        F.when(published_month.isNotNull(), slice_("published_month", published_month, "all", F.lit("all"))),
+    )
+    views = F.array(F.lit("captures"), F.when(is_rep, F.lit("unique")), F.when(first_seen, F.lit("first_seen")))
+    scored = F.coalesce(F.col("scored"), F.lit(False))
+    # Spark allows one generator per select: views first, then slices.
+    return joined.select(
+        "crawl",
+        domain_key.alias("domain_key"),
+        F.coalesce("host", domain_key).alias("host_key"),
+        F.explode(F.filter(views, lambda v: v.isNotNull())).alias("view"),
+        F.filter(slices, lambda s: s.isNotNull()).alias("slices"),
+        scored.cast("long").alias("scored"),
+        (scored & (F.col("p_llm") >= threshold)).cast("long").alias("flagged"),
+        F.when(scored, F.col("p_llm")).otherwise(0.0).alias("p_llm"),
+        F.col("n_words").cast("long").alias("n_words"),
+        *[F.col(m).cast("long").alias(m) for m in LEXICON_NAMES],
+        (F.col("cluster_size") >= 2).cast("long").alias("near_dup"),
+    ).select("*", F.explode("slices").alias("s")).select(
+        "s.*", "crawl", "view", "domain_key", "host_key", "scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES,
+        "near_dup",
+    )
+
+
+def per_domain(pages: DataFrame, options: StatsOptions, calibration: ResolvedCalibration) -> DataFrame:
+    """Per row key and registered domain: page counts, sums, and its hosts judged for the site share."""
+    sums = [F.sum(c).alias(c) for c in ("scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")]
+    hosts = pages.groupBy(*KEY, "domain_key", "host_key").agg(F.count("*").alias("n_docs"), *sums)
+    c = calibration.counts
+    # flagged / scored >= FPR + SITE_LLM_SHARE * (TPR - FPR) <=> the host's corrected share >= SITE_LLM_SHARE
+    site_cutoff = c.fpr + SITE_LLM_SHARE * (c.tpr - c.fpr)
+    judged = F.col("scored") >= max(options.min_site_docs, 1)
+    return hosts.groupBy(*KEY, "domain_key").agg(
+        *[F.sum(x).alias(x) for x in ("n_docs", "scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")],
+        F.sum(judged.cast("long")).alias("n_sites"),
+        F.sum((judged & (F.col("flagged") >= site_cutoff * F.col("scored"))).cast("long")).alias("llm_sites"),
+    )
+
+
+ROW_SCHEMA = StructType(
+    [StructField(k, StringType(), False) for k in KEY]
+    + [StructField(n, LongType(), False) for n in ("n_docs", "n_domains", "n_scored", "n_flagged", "n_sites",
+                                                  "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)]
+    + [StructField(n, DoubleType(), True) for n in ("mean_p_llm", "raw_share", "prevalence", "ci_low", "ci_high")]
+)
+
+
+def row_seed(seed: int, key: tuple) -> int:
+    """A 64-bit seed from the run's seed and a row's key: the same row gets the same draws on any cluster."""
+    return int.from_bytes(hashlib.sha256(repr((seed, *key)).encode("utf-8")).digest()[:8], "big")
+
+
+def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
+    """The applyInPandas function: one row key's domains -> that row's totals, estimate and CI."""
+    counts, replicates, seed, level = calibration.counts, options.replicates, options.seed, options.level
+
+    def one_row(domains: pd.DataFrame) -> pd.DataFrame:
+        # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.
+        domains = domains.sort_values("domain_key", kind="stable")
+        key = tuple(domains[k].iloc[0] for k in KEY)
+        est = estimate_prevalence(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), counts,
+                                  replicates=replicates, seed=row_seed(seed, key), level=level)
+        n_scored = int(domains["scored"].sum())
+        out = dict(zip(KEY, key, strict=True))
+        out.update({
+            "n_docs": int(domains["n_docs"].sum()), "n_domains": len(domains), "n_scored": n_scored,
+            "n_flagged": int(domains["flagged"].sum()),
+            **{n: int(domains[n].sum()) for n in ("n_sites", "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)},
+            "mean_p_llm": float(domains["p_llm"].sum()) / n_scored if n_scored else None,
+            **({"raw_share": est.raw_share, "prevalence": est.prevalence, "ci_low": est.ci_low, "ci_high": est.ci_high}
+               if n_scored else dict.fromkeys(("raw_share", "prevalence", "ci_low", "ci_high"))),
+        })
+        return pd.DataFrame([out], columns=ROW_SCHEMA.fieldNames())
+
+    return one_row
+
+
+def _pmw(hits: str, words: str = "n_words"):
+    return F.when(F.col(words) > 0, F.col(hits) * 1e6 / F.col(words))
+
+
+def finish_rows(rows: DataFrame, crawls: DataFrame, calibration: ResolvedCalibration, options: StatsOptions,
+                model_id: str, run_id: str) -> DataFrame:
+    """Add rates, the pre-ChatGPT marker baseline, calibration and provenance; columns of schemas.STATS."""
+    rows = rows.join(F.broadcast(crawls), "crawl")
+    # The baseline of a (view, dimension, value): its marker rate over every pre-ChatGPT crawl.
+    baseline = rows.where((F.col("time_slice") == "crawl") & F.col("pre_chatgpt")).groupBy(
+        "view", "dimension", "value"
+    ).agg(F.sum("n_words").alias("base_words"), *[F.sum(m).alias(f"base_{m}") for m in EXCESS_MARKERS])
+    rows = rows.join(baseline, ["view", "dimension", "value"], "left")
+    c = calibration.counts
+    extra = {
+        "coverage": F.when(F.col("n_docs") > 0, F.col("n_scored") / F.col("n_docs")),
+        "llm_site_share": F.when(F.col("n_sites") > 0, F.col("llm_sites") / F.col("n_sites")),
+        "near_dup_share": F.when(F.col("n_docs") > 0, F.col("near_dup") / F.col("n_docs")),
+        **{f"{m}_pmw": _pmw(m) for m in LEXICON_NAMES},
+        **{f"{m}_excess_pmw": _pmw(m) - _pmw(f"base_{m}", "base_words") for m in EXCESS_MARKERS},
+        "threshold": F.lit(calibration.threshold),
+        "tpr": F.lit(c.tpr),
+        "fpr": F.lit(c.fpr),
+        "calibration": F.lit(calibration.label),
+        "replicates": F.lit(options.replicates),
+        "model_id": F.lit(model_id),
+        "code_version": F.lit(code_version()),
+        "run_id": F.lit(run_id),
+    }
+    return rows.select([extra.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in STATS.fields])
+
+
+def top_domains(docs: DataFrame, n: int) -> list[str]:
+    """The `n` registered domains with the most documents over the series (ties by name)."""
+    if n <= 0:
+        return []
+    counts = docs.where(F.col("registered_domain").isNotNull()).groupBy("registered_domain").count()
+    return [r[0] for r in counts.orderBy(F.desc("count"), "registered_domain").limit(n).collect()]
+
+
+def run_stats(spark: SparkSession, config: Config) -> dict:
+    """Compute the stats table over every crawl of the warehouse; write parquet, CSV and JSON."""
+    options, warehouse = config.stats, config.warehouse
+    if options.replicates < 1 or not 0 < options.level < 1:
+        raise StatsError(f"--replicates must be >= 1 and --level in (0, 1); got {options.replicates}, "
+                         f"{options.level}")
+    _say("checking that every crawl is deduplicated and classified")
+    joined, per_crawl = join_inputs(spark, warehouse)
+    model_id = check_inputs(warehouse, per_crawl)
+    calibration = resolve_calibration(spark, config, model_id)
+    c = calibration.counts
+    _say(f"calibration {calibration.label}: TPR {c.tpr:.4f} ({c.true_positives}/{c.positives}), "
+         f"FPR {c.fpr:.4f} ({c.false_positives}/{c.negatives})")
+    check_schema_versions(spark, warehouse, ["stats"])
+    domains = top_domains(read_documents(spark, warehouse), options.top_domains)
+    _say(f"{len(per_crawl)} crawls, {sum(r['n_docs'] for r in per_crawl)} documents; "
+         f"{len(domains)} registered domains get their own rows")
+
+    pages = page_rows(joined, domains, calibration.threshold)
+    grouped = per_domain(pages, options, calibration).groupBy(*KEY)
+    # Kept once computed: the baseline and the rows both read them, and the bootstrap must run once.
+    rows = grouped.applyInPandas(bootstrap_rows(calibration, options), ROW_SCHEMA).persist()
+    out = table_path(warehouse, "stats")
+    _say(f"aggregating per domain and bootstrapping every row ({options.replicates} replicates)")
+    with stage_progress(spark, "stats", unit="tasks"):
+        n_rows = rows.count()
+    _say(f"writing {n_rows} rows to {out}")
+    table = finish_rows(rows, crawl_frame(spark, per_crawl), calibration, options, model_id, config.run_id)
+    table.coalesce(1).sortWithinPartitions(*KEY).write.mode("overwrite").parquet(out)
+    rows.unpersist()
+
+    # The stats table is small (rows, not pages): the CSV and JSON copies are made on the driver.
+    frame = spark.read.parquet(out).toPandas().sort_values(KEY, kind="stable").reset_index(drop=True)
+    csv_path, json_path = f"{out}.csv", f"{out}.json"
+    write_text(spark, csv_path, frame.to_csv(index=False))
+    # json.dumps writes floats at full precision (pandas' to_json stops at 15 digits).
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    write_text(spark, json_path, json.dumps(records, indent=1, default=_plain))
+    _say(f"wrote {len(frame)} rows: {out}, {csv_path}, {json_path}")
+
+    headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
+    columns = ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high", "pre_chatgpt")
+    return {
+        "stats": out,
+        "csv": csv_path,
+        "json": json_path,
+        "rows": len(frame),
+        "model_id": model_id,
+        "calibration": calibration.summary(),
+        "crawls": {r.crawl: {k: _plain(getattr(r, k)) for k in columns} for r in headline.itertuples()},
+    }
+
+
+def _plain(value):
+    """numpy scalars and NaN as JSON-ready Python values."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def register(subparsers) -> None:
+    """Add the `stats` subcommand."""
+    from jobs.cli import add_common_options
+
+    parser = subparsers.add_parser("stats", help="documents + clusters + scores -> stats table (+ CSV, JSON)")
+    add_common_options(parser)
+    group = parser.add_argument_group("estimator")
+    group.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
+                       help="bootstrap replicates per row (default 1000)")
+    group.add_argument("--seed", dest="stats__seed", type=int, metavar="S", help="bootstrap seed (default 0)")
+    group.add_argument("--level", dest="stats__level", type=float, metavar="L",
+                       help="confidence level of the intervals (default 0.95)")
+    group.add_argument("--threshold", dest="stats__threshold", type=float, metavar="T",
+                       help="p_llm at or above which a page is flagged (default: the model card's operating "
+                            "threshold; must be one of the card's calibration thresholds)")
+    group.add_argument("--calibration", dest="stats__calibration", metavar="SLICE|FILE",
+                       help="TPR/FPR source: a slice of the model card's calibration table (default overall) or "
+                            "a JSON file with source, threshold, tp, n_pos, fp, n_neg")
+    group.add_argument("--fpr-slice", dest="stats__fpr_slice", metavar="SLICE",
+                       help="card slice FPR comes from (default source:web-cc2019, real pre-ChatGPT web pages; "
+                            "'same' for the --calibration slice); ignored with a calibration FILE")
+    group.add_argument("--card", dest="stats__card", metavar="PATH",
+                       help="model card JSON (default: the *.card.json beside the model whose id the scores carry)")
+    dims = parser.add_argument_group("dimensions")
+    dims.add_argument("--top-domains", dest="stats__top_domains", type=int, metavar="N",
+                      help="registered domains with the most documents that get their own rows (default 50)")
+    dims.add_argument("--min-site-docs", dest="stats__min_site_docs", type=int, metavar="N",
+                      help="scored pages a host needs to count in the site share (default 10)")
+    parser.set_defaults(func=run)
+
+
+def run(config: Config, args) -> int:
+    """Run the stats job and print its summary as JSON."""
+    spark = get_spark(config.spark)
+    try:
+        summary = run_stats(spark, config)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from exc
+    print(json.dumps(summary, indent=1, sort_keys=True))
+    return 0
