@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from udfs.estimate import Calibration, adjusted_prevalence, estimate_prevalence
+from udfs.estimate import MAX_BLOCK_CELLS, Calibration, adjusted_prevalence, estimate_prevalence
 
 
 def simulate(rng, prevalence, tpr, fpr, domains=300, calibration_size=2000):
@@ -67,3 +67,58 @@ def test_same_seed_same_interval():
     a = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=5)
     b = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=5)
     assert a == b
+
+
+def test_all_flagged_clips_to_one_and_the_interval_stays_in_0_1():
+    calibration = Calibration(80, 100, 5, 100)  # TPR 0.8 < 1: a share flagged above TPR means "all LLM"
+    est = estimate_prevalence(np.array([10, 20, 5]), np.array([10, 20, 5]), calibration, replicates=300)
+    assert est.raw_share == 1.0 and est.prevalence == 1.0 and est.ci_high == 1.0
+    assert 0.0 <= est.ci_low <= 1.0
+
+
+def test_zero_false_positives_and_perfect_recall_in_the_calibration():
+    # fp = 0 and tp = n_pos: every redraw gives FPR 0 and TPR 1, so only the sites vary.
+    calibration = Calibration(50, 50, 0, 50)
+    est = estimate_prevalence(np.array([10, 10, 10, 10]), np.array([0, 5, 10, 5]), calibration, replicates=300)
+    assert est.prevalence == pytest.approx(0.5) and est.ci_low < 0.5 < est.ci_high
+
+
+def test_small_calibration_counts_give_wide_but_finite_intervals():
+    # With 10 texts per class some redraws have TPR <= FPR; those replicates clip instead of failing.
+    small = estimate_prevalence(np.full(50, 20), np.full(50, 6), Calibration(6, 10, 1, 10), replicates=400, seed=3)
+    large = estimate_prevalence(np.full(50, 20), np.full(50, 6), Calibration(600, 1000, 100, 1000), replicates=400,
+                                seed=3)
+    assert small.prevalence == pytest.approx(large.prevalence)
+    assert 0.0 <= small.ci_low <= small.prevalence <= small.ci_high <= 1.0
+    assert small.ci_high - small.ci_low > 2 * (large.ci_high - large.ci_low)
+
+
+def test_sites_without_documents_change_nothing():
+    calibration = Calibration(800, 1000, 30, 1000)
+    base = estimate_prevalence(np.array([5, 8, 3]), np.array([2, 1, 0]), calibration, replicates=100, seed=1)
+    padded = estimate_prevalence(np.array([5, 0, 8, 3, 0]), np.array([2, 0, 1, 0, 0]), calibration, replicates=100,
+                                 seed=1)
+    assert (padded.raw_share, padded.prevalence, padded.n_docs) == (base.raw_share, base.prevalence, base.n_docs)
+
+
+def test_no_llm_text_gives_an_interval_starting_at_zero():
+    # The negative control: with truth 0 the interval should reach down to 0 in nearly every crawl.
+    rng = np.random.default_rng(11)
+    runs, at_zero = 60, 0
+    for i in range(runs):
+        pages, flagged, truth, calibration = simulate(rng, 0.0, 0.8, 0.03)
+        est = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=i)
+        at_zero += est.ci_low == 0.0
+    assert truth < 0.01 and at_zero / runs >= 0.9
+
+
+def test_many_domains_are_bootstrapped_in_blocks_that_fit_in_memory():
+    rng = np.random.default_rng(5)
+    domains = 3 * MAX_BLOCK_CELLS // 50 + 7  # blocks of fewer replicates than the default 50
+    pages = rng.integers(1, 4, domains)
+    flagged = rng.binomial(pages, 0.2)
+    calibration = Calibration(800, 1000, 50, 1000)
+    est = estimate_prevalence(pages, flagged, calibration, replicates=60, seed=2)
+    again = estimate_prevalence(pages, flagged, calibration, replicates=60, seed=2)
+    assert est == again and est.n_clusters == domains
+    assert est.ci_low <= est.prevalence <= est.ci_high
