@@ -167,17 +167,6 @@ def test_extract_through_spark_submit(inputs, tmp_path):
 
 
 @pytest.mark.spark
-def test_demo_builds_sample_shards_and_reruns_add_nothing(spark, tmp_path, capsys):
-    warehouse, samples = tmp_path / "wh", tmp_path / "samples"
-    assert main(["demo", "--out", str(warehouse), "--samples", str(samples)]) == 0
-    assert "reconciliation ok" in capsys.readouterr().out
-    docs = read_table(warehouse, "documents")
-    assert set(docs["crawl"]) == {A, B} and len(docs) == 300 and set(docs["language"]) == {"en"}
-    assert main(["demo", "--out", str(warehouse), "--samples", str(samples)]) == 0
-    assert "already extracted" in capsys.readouterr().out
-    assert len(read_table(warehouse, "documents")) == 300
-
-
 def test_missing_or_old_java_is_reported_with_how_to_install(tmp_path, monkeypatch):
     from jobs.spark import JavaMissingError, check_java
 

@@ -1,9 +1,10 @@
-"""Common-Crawl-like WARC shards made from text on every Python install, for the demo and tests.
+"""Common-Crawl-like WARC shards for the demo and tests, with the truth of what they hold.
 
 Human pages carry text written by CPython's authors (the pydoc topics shipped with the standard
-library), wrapped in page chrome of realistic size: navigation, sidebar, scripts, footer, ~300-600
-tags. Each page is written CC-style: request, response and metadata records, gzip per record,
-after a warcinfo record that names the crawl.
+library); LLM pages carry `data/llm_pages.jsonl`, web texts written for leakwatch by an LLM
+(Claude, 2026). Both are wrapped in page chrome of realistic size: navigation, sidebar, scripts,
+footer, ~300-600 tags. Each page is written CC-style: request, response and metadata records, gzip
+per record, after a warcinfo record that names the crawl.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
+import os
 import random
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -94,13 +99,25 @@ def _warc_date(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write_shard(stream: io.BufferedIOBase, crawl: str, pages: Iterable[Page], gzip: bool = True) -> int:
-    """Write a CC-style WARC (warcinfo, then request/response/metadata per page); returns pages written."""
+def _record_id(*parts: str) -> str:
+    return f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, ' '.join(parts))}>"
+
+
+def write_shard(
+    stream: io.BufferedIOBase, crawl: str, pages: Iterable[Page], gzip: bool = True, created: dt.datetime | None = None
+) -> int:
+    """Write a CC-style WARC (warcinfo, then request/response/metadata per page); returns pages written.
+
+    With `created` (the warcinfo date) every record id and date is derived from the input: same pages, same bytes.
+    """
     writer = WARCWriter(stream, gzip=gzip)
     info = writer.create_warcinfo_record(
         f"{crawl}-sample.warc.gz",
         {"software": "leakwatch-samples/1", "isPartOf": crawl, "format": "WARC File Format 1.1"},
     )
+    if created is not None:
+        info.rec_headers.replace_header("WARC-Date", _warc_date(created))
+        info.rec_headers.replace_header("WARC-Record-ID", _record_id(crawl, "warcinfo", _warc_date(created)))
     writer.write_record(info)
     count = 0
     for page in pages:
@@ -111,7 +128,7 @@ def write_shard(stream: io.BufferedIOBase, crawl: str, pages: Iterable[Page], gz
             http_headers=StatusAndHeaders(
                 f"GET {page.url} HTTP/1.1", [("Host", page.url.split("/")[2])], is_http_request=True
             ),
-            warc_headers_dict={"WARC-Date": date},
+            warc_headers_dict={"WARC-Date": date, "WARC-Record-ID": _record_id(crawl, "request", page.url, date)},
         )
         headers = [("Content-Type", page.content_type), ("Content-Length", str(len(page.body)))]
         response = writer.create_warc_record(
@@ -119,18 +136,236 @@ def write_shard(stream: io.BufferedIOBase, crawl: str, pages: Iterable[Page], gz
             payload=io.BytesIO(page.body),
             http_headers=StatusAndHeaders(page.status, headers, protocol="HTTP/1.1"),
             # A record id derived from crawl, URL and time: the same shard gives the same doc_ids.
-            warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{crawl} {page.url} {date}')}>",
-            },
+            warc_headers_dict={"WARC-Date": date, "WARC-Record-ID": _record_id(crawl, page.url, date)},
         )
         metadata = writer.create_warc_record(
             page.url, "metadata",
             payload=io.BytesIO(b"fetchTimeMs: 120\n"),
             warc_content_type="application/warc-fields",
-            warc_headers_dict={"WARC-Date": date},
+            warc_headers_dict={"WARC-Date": date, "WARC-Record-ID": _record_id(crawl, "metadata", page.url, date)},
         )
         for record in (request, response, metadata):
             writer.write_record(record)
         count += 1
     return count
+
+
+# The sample crawls: two before ChatGPT (the negative control) and three after, with a growing LLM share.
+@dataclass(frozen=True)
+class SampleCrawl:
+    """One crawl of the sample set: its id, when its capture window opens, and the share of LLM pages."""
+
+    crawl: str
+    start: dt.datetime
+    llm_share: float
+
+
+SAMPLE_CRAWLS = (
+    SampleCrawl("CC-MAIN-2021-04", dt.datetime(2021, 1, 15, tzinfo=dt.UTC), 0.0),
+    SampleCrawl("CC-MAIN-2022-33", dt.datetime(2022, 8, 7, tzinfo=dt.UTC), 0.0),
+    SampleCrawl("CC-MAIN-2023-50", dt.datetime(2023, 11, 28, tzinfo=dt.UTC), 0.05),
+    SampleCrawl("CC-MAIN-2024-33", dt.datetime(2024, 8, 3, tzinfo=dt.UTC), 0.15),
+    SampleCrawl("CC-MAIN-2025-30", dt.datetime(2025, 7, 7, tzinfo=dt.UTC), 0.30),
+)
+SAMPLES_VERSION = 1  # bump when the same settings would build other pages
+MIN_SCORED_WORDS = 50  # the classifier scores English pages of at least this many words (udfs.classifier)
+_TEMPLATE_WORDS = ("local", "trusted", "premier", "friendly", "certified", "leading", "affordable", "expert")
+
+
+@dataclass(frozen=True)
+class SamplePage:
+    """A page of the sample set with its truth: who wrote it and which content it carries."""
+
+    page: Page
+    title: str
+    text: str  # the article text, paragraphs separated by blank lines
+    llm: bool
+    content: str  # the same for a re-crawl and for a templated near-copy of a page
+    scorable: bool  # English with at least MIN_SCORED_WORDS words of main text
+    kind: str  # fresh | recrawl | near_copy | stub
+
+
+def llm_texts() -> list[dict]:
+    """The shipped LLM-written web texts (`text`, `topic`, `style`), in file order."""
+    lines = resources.files("udfs").joinpath("data/llm_pages.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _count(share: float, n: int) -> int:
+    return int(share * n + 0.5)
+
+
+def _near_copy(text: str, rng: random.Random, changes: int) -> str:
+    """The same text with `changes` words swapped for template words: what a templated site does."""
+    paragraphs = [p.split(" ") for p in text.split("\n\n")]
+    slots = [(i, j) for i, words in enumerate(paragraphs) for j, w in enumerate(words) if w.isalpha() and len(w) > 3]
+    for i, j in rng.sample(slots, min(changes, len(slots))):
+        paragraphs[i][j] = rng.choice(_TEMPLATE_WORDS)
+    return "\n\n".join(" ".join(words) for words in paragraphs)
+
+
+class _Planner:
+    """Draws the pages of each crawl in turn; state carries what earlier crawls held."""
+
+    def __init__(self, seed: int, recrawl_share: float, near_copy_share: float, stub_share: float) -> None:
+        self.rng = random.Random(seed)
+        self.recrawl_share, self.near_copy_share, self.stub_share = recrawl_share, near_copy_share, stub_share
+        self.paragraphs = human_paragraphs()
+        self.llm_pool = llm_texts()
+        self.rng.shuffle(self.llm_pool)
+        self.earlier: dict[bool, list[SamplePage]] = {False: [], True: []}  # first captures, by label
+        self.serial = 0
+
+    def _host(self, llm: bool) -> str:
+        # LLM text sits mostly on its own sites (content farms), some on sites that also carry human text.
+        if llm and self.rng.random() < 0.7:
+            return f"www.{self.rng.choice(['best', 'top', 'smart', 'daily'])}{self.rng.randrange(8)}-guide.com"
+        return f"www.site{self.rng.randrange(30)}.{self.rng.choice(['com', 'org', 'net', 'de'])}"
+
+    def _page(self, title: str, text: str, host: str, when: dt.datetime, llm: bool) -> Page:
+        self.serial += 1
+        published = (when - dt.timedelta(days=self.rng.randint(0, 400))).date().isoformat()
+        page_html = render_page(title, text.split("\n\n"), self.rng, published=published)
+        path = "post" if llm else "docs"
+        url = f"https://{host}/{path}/{self.serial}-{self.rng.randrange(10**6)}.html"
+        return Page(url=url, body=page_html.encode("utf-8"), fetch_time=when)
+
+    def _fresh(self, llm: bool, when: dt.datetime, stub: bool) -> SamplePage:
+        if llm:
+            if not self.llm_pool:
+                raise ValueError(
+                    f"the {len(llm_texts())} shipped LLM texts are used up: "
+                    "ask for fewer pages per crawl or lower LLM shares"
+                )
+            item = self.llm_pool.pop()
+            title, text = item["topic"].capitalize(), item["text"]
+        elif stub:
+            # A short notice page: too few words for the classifier, so it is not covered.
+            words = self.rng.choice(self.paragraphs).split()[: self.rng.randint(10, 20)]
+            title, text = "Notice", " ".join(words)
+        else:
+            chosen = self.rng.sample(self.paragraphs, self.rng.randint(4, 12))
+            title, text = " ".join(chosen[0].split()[:8]), "\n\n".join(chosen)
+        page = self._page(title, text, self._host(llm), when, llm)
+        return SamplePage(page, title, text, llm, content=page.url, scorable=not stub, kind="stub" if stub else "fresh")
+
+    def crawl(self, spec: SampleCrawl, n_pages: int) -> list[SamplePage]:
+        """The pages of one crawl, shuffled: fresh, re-crawled and near-copied, at the crawl's LLM share."""
+        n_llm = _count(spec.llm_share, n_pages)
+        pages: list[SamplePage] = []
+        firsts: dict[bool, list[SamplePage]] = {False: [], True: []}
+        for llm, n in ((True, n_llm), (False, n_pages - n_llm)):
+            n_re = min(len(self.earlier[llm]), _count(self.recrawl_share, n))
+            n_near = _count(self.near_copy_share, n)
+            n_stub = 0 if llm else _count(self.stub_share, n)
+            for _ in range(n - n_re - n_near):
+                when = spec.start + dt.timedelta(seconds=self.rng.randint(0, 12 * 86400))
+                fresh = self._fresh(llm, when, stub=n_stub > 0)
+                n_stub -= 1
+                firsts[llm].append(fresh)
+            sources = [p for p in firsts[llm] if p.kind == "fresh"]
+            for _ in range(n_near if sources else 0):
+                source = self.rng.choice(sources)
+                when = spec.start + dt.timedelta(seconds=self.rng.randint(0, 12 * 86400))
+                text = _near_copy(source.text, self.rng, 4)
+                page = self._page(source.title, text, self._host(llm), when, llm)
+                pages.append(SamplePage(page, source.title, text, llm, source.content, source.scorable, "near_copy"))
+            for source in self.rng.sample(self.earlier[llm], n_re):
+                when = spec.start + dt.timedelta(seconds=self.rng.randint(0, 12 * 86400))
+                page = Page(url=source.page.url, body=source.page.body, fetch_time=when)
+                pages.append(
+                    SamplePage(page, source.title, source.text, llm, source.content, source.scorable, "recrawl")
+                )
+            pages += firsts[llm]
+        for llm in (False, True):
+            self.earlier[llm] += firsts[llm]
+        self.rng.shuffle(pages)
+        return pages
+
+
+def plan_samples(
+    crawls: Iterable[SampleCrawl] = SAMPLE_CRAWLS,
+    pages_per_crawl: int = 140,
+    seed: int = 0,
+    recrawl_share: float = 0.15,
+    near_copy_share: float = 0.05,
+    stub_share: float = 0.04,
+) -> dict[str, list[SamplePage]]:
+    """The pages of every sample crawl, oldest first, deterministic from `seed`."""
+    planner = _Planner(seed, recrawl_share, near_copy_share, stub_share)
+    return {spec.crawl: planner.crawl(spec, pages_per_crawl) for spec in sorted(crawls, key=lambda s: s.start)}
+
+
+def _shares(pages: list[SamplePage]) -> dict:
+    scorable = [p for p in pages if p.scorable]
+    n_llm, n_scorable_llm = sum(p.llm for p in pages), sum(p.llm for p in scorable)
+    return {
+        "pages": len(pages),
+        "llm_pages": n_llm,
+        "share": n_llm / len(pages) if pages else None,
+        "scorable_pages": len(scorable),
+        "scorable_llm_pages": n_scorable_llm,
+        "scorable_share": n_scorable_llm / len(scorable) if scorable else None,
+    }
+
+
+def sample_truth(plan: dict[str, list[SamplePage]]) -> dict[str, dict]:
+    """Per crawl and view (captures, unique, first_seen): pages, LLM pages and their shares."""
+    from udfs.crawls import is_pre_chatgpt
+
+    truth, seen = {}, set()
+    for crawl, pages in plan.items():
+        unique = list({p.content: p for p in pages}.values())
+        first_seen = [p for p in pages if p.content not in seen]
+        truth[crawl] = {
+            "pre_chatgpt": is_pre_chatgpt(crawl),
+            "kinds": {k: sum(p.kind == k for p in pages) for k in ("fresh", "stub", "recrawl", "near_copy")},
+            "captures": _shares(pages),
+            "unique": _shares(unique),
+            "first_seen": _shares(first_seen),
+        }
+        seen |= {p.content for p in pages}
+    return truth
+
+
+def build_samples(
+    folder: Path, crawls: Iterable[SampleCrawl] = SAMPLE_CRAWLS, pages_per_crawl: int = 140, seed: int = 0
+) -> tuple[list[Path], dict]:
+    """Write one shard per crawl and `truth.json` into `folder`, unless the same set is already there."""
+    crawls = tuple(crawls)
+    settings = {
+        "version": SAMPLES_VERSION,
+        "seed": seed,
+        "pages_per_crawl": pages_per_crawl,
+        "crawls": {c.crawl: {"start": c.start.isoformat(), "llm_share": c.llm_share} for c in crawls},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    truth_path = folder / "truth.json"
+    shards = [folder / f"{c.crawl}-sample-00000.warc.gz" for c in sorted(crawls, key=lambda s: s.start)]
+    if truth_path.exists() and all(p.exists() for p in shards):
+        truth = json.loads(truth_path.read_text("utf-8"))
+        if truth.get("settings") == settings:
+            return shards, truth
+    plan = plan_samples(crawls, pages_per_crawl, seed)
+    for path, (crawl, pages) in zip(shards, plan.items(), strict=True):
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            write_shard(out, crawl, (p.page for p in pages), created=min(p.page.fetch_time for p in pages))
+        os.replace(tmp, path)
+    truth = {
+        "settings": settings,
+        "sources": {
+            "human": "CPython documentation text (pydoc_data topics), PSF licence",
+            "llm": "udfs/data/llm_pages.jsonl, written for leakwatch by an LLM (Claude) in 2026",
+        },
+        "views": {
+            "captures": "every page of the crawl",
+            "unique": "one page per content (a re-crawl or a templated near-copy is the same content)",
+            "first_seen": "pages whose content no earlier sample crawl held",
+        },
+        "crawls": sample_truth(plan),
+    }
+    tmp = truth_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(truth, indent=1, sort_keys=True), "utf-8")
+    os.replace(tmp, truth_path)
+    return shards, truth

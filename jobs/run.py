@@ -1,0 +1,101 @@
+"""`leakwatch run`: extract -> dedup -> classify -> stats -> report over the given inputs, one config."""
+
+from __future__ import annotations
+
+import sys
+
+from jobs.config import Config
+from jobs.extract import exit_status, print_summary
+from jobs.pipeline import NothingExtracted, run_pipeline
+from jobs.spark import get_spark
+
+# The per-crawl headline: the captures view of every page, all dimensions together.
+HEADLINE_COLUMNS = ("crawl", "era", "pages", "covered", "flagged", "estimate", "95% CI")
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def headline_rows(stats_summary: dict) -> list[dict[str, str]]:
+    """One row per crawl, oldest first, from the summary `run_stats` returns."""
+    rows = []
+    for crawl, r in sorted(stats_summary.get("crawls", {}).items()):
+        covered = r["n_scored"] / r["n_docs"] if r["n_docs"] else None
+        ci = "-" if r["ci_low"] is None else f"{_pct(r['ci_low'])} - {_pct(r['ci_high'])}"
+        rows.append({
+            "crawl": crawl,
+            "era": "pre-ChatGPT" if r["pre_chatgpt"] else "post",
+            "pages": str(r["n_docs"]),
+            "covered": _pct(covered),
+            "flagged": _pct(r["raw_share"]),
+            "estimate": _pct(r["prevalence"]),
+            "95% CI": ci,
+        })
+    return rows
+
+
+def format_table(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
+    """A plain-text table with a header line, columns padded to their widest cell."""
+    widths = {c: max([len(c)] + [len(r[c]) for r in rows]) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def print_run_summary(summary: dict, out=None) -> None:
+    """Reconciliation, what dedup and classify did, seconds per stage, and the report's path."""
+    out = out or sys.stdout
+    print_summary(summary["extract"], out)
+    for crawl in summary.get("dedup") or []:
+        print(f"dedup: {crawl['crawl']}: {crawl['documents']} documents in {crawl['clusters']} clusters, "
+              f"{crawl['content_seen_before']} with content seen in an earlier crawl", file=out)
+    scored = summary.get("classify", {}).get("crawls", {})
+    if scored:
+        print("classify: " + ", ".join(f"{c} {v['scored']}/{v['documents']} scored" for c, v in sorted(scored.items())),
+              file=out)
+    seconds = summary["seconds"]
+    print("seconds: " + ", ".join(f"{name} {s}" for name, s in seconds.items())
+          + f" (total {round(sum(seconds.values()), 1)})", file=out)
+
+
+def run(config: Config, args) -> int:
+    """CLI entry of `leakwatch run`."""
+    spark = get_spark(config.spark, "leakwatch-run")
+    try:
+        summary = run_pipeline(config, spark)
+    except NothingExtracted as exc:
+        print(f"leakwatch run: {exc}", file=sys.stderr)
+        return 1
+    status = exit_status(summary["extract"], config.inputs.max_failed_share)
+    print_run_summary(summary)
+    print(format_table(headline_rows(summary["stats"]), HEADLINE_COLUMNS))
+    print(f"stats: {summary['stats']['stats']} (+ .csv, .json)")
+    print(f"report: {summary['report']}")
+    return status
+
+
+def register(subparsers) -> None:
+    """Add `leakwatch run`."""
+    from jobs.cli import add_common_options
+    from jobs.extract import add_input_options
+
+    parser = subparsers.add_parser("run", help="the whole pipeline: extract, dedup, classify, stats, report")
+    add_common_options(parser)
+    add_input_options(parser)
+    dedup = parser.add_argument_group("dedup")
+    dedup.add_argument("--threshold", dest="dedup__threshold", type=float, metavar="J",
+                       help="near-duplicate Jaccard threshold (default 0.8)")
+    dedup.add_argument("--num-perm", dest="dedup__num_perm", type=int, metavar="N",
+                       help="MinHash permutations (default 128)")
+    classify = parser.add_argument_group("classify")
+    classify.add_argument("--model", dest="classify__model", metavar="PATH",
+                          help="fasttext .ftz (default: the shipped model)")
+    stats = parser.add_argument_group("stats")
+    stats.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
+                       help="bootstrap replicates per stats row (default 1000)")
+    stats.add_argument("--calibration", dest="stats__calibration", metavar="SLICE|FILE",
+                       help="TPR/FPR source for the estimate (see `leakwatch stats --help`)")
+    stats.add_argument("--top-domains", dest="stats__top_domains", type=int, metavar="N",
+                       help="registered domains that get their own stats rows (default 50)")
+    parser.set_defaults(func=run)
