@@ -243,8 +243,8 @@ def crawl_frame(spark: SparkSession, per_crawl: list[dict]) -> DataFrame:
          ",".join(r["extractor_version"]) or None, ",".join(r["lexicon_version"]) or None)
         for r in per_crawl
     ]
-    schema = "crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, " \
-             "extractor_version string, lexicon_version string"
+    schema = ("crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, "
+              "extractor_version string, lexicon_version string")
     return spark.createDataFrame(rows, schema)
 
 
@@ -254,7 +254,7 @@ def page_rows(joined: DataFrame, top_domains: list[str], threshold: float) -> Da
     published_month = F.coalesce(
         F.when(published != "", published), F.date_format("http_last_modified", "yyyy-MM")
     )
-    # Pages without a registered domain (IP hosts, ...) are their own bootstrap cluster.
+    # Pages without a registered domain (IP hosts, ...) are clustered by host; without a host, each alone.
     domain_key = F.coalesce("registered_domain", "host", F.concat(F.lit("doc:"), F.col("doc_id").cast("string")))
     is_rep = F.col("is_representative")
     first_seen = is_rep & (F.col("first_seen_crawl_content") == F.col("crawl"))
