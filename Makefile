@@ -37,14 +37,17 @@ $(STAMP): pyproject.toml constraints.txt requirements-nodeps.txt
 demo: check-java $(STAMP)
 	$(BIN)/leakwatch demo --out $(WAREHOUSE)
 
-test: check-java $(STAMP) dist $(AIRFLOW_VENV)/.installed
+test: check-java $(STAMP) dist/leakwatch-env.tar.gz $(AIRFLOW_VENV)/.installed
 	$(BIN)/ruff check jobs udfs schemas tests benchmarks deploy
 	$(BIN)/python -m pytest -q -ra
 
 # The wheel, and a relocatable environment for spark-submit --archives (venv-pack): the project, its
 # dependencies and its models. Without pyspark: Spark puts its own pyspark on the workers' path.
 # The archive runs where the same Python is at the same path (same image or OS build); see README.
-dist: $(STAMP)
+dist: dist/leakwatch-env.tar.gz
+
+# Rebuilt when the code, models or pins change: the cluster test's executors run the archive's code.
+dist/leakwatch-env.tar.gz: $(STAMP) deploy/driver.py $(shell find jobs udfs schemas models -type f -not -name '*.pyc')
 	rm -rf $(DIST_ENV) dist
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 	$(PYTHON) -m venv $(DIST_ENV)
