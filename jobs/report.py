@@ -14,7 +14,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,6 +47,7 @@ EXAMPLES = 10
 SNIPPET_CHARS = 300
 TOP_VALUES = 8  # languages / TLDs shown, by documents
 MONTH_LINES = 6  # crawls drawn in the month charts (the latest ones)
+MIN_MONTH_SCORED = 20  # a month with fewer scored pages is noise, not a point worth drawing
 PROBLEM_FILES = 50  # failed / partial files listed with their errors
 POST_COLOR, PRE_COLOR = "#1f5fa8", "#8a8a8a"
 DPI = 110
@@ -60,9 +61,9 @@ class StatsMissing(FileNotFoundError):
 class Health:
     """Coverage and health of the inputs, from the latest ingest_log row of every file."""
 
-    per_crawl: pd.DataFrame = field(default_factory=pd.DataFrame)  # files by status, records, kept, skips
-    problems: pd.DataFrame = field(default_factory=pd.DataFrame)  # failed/partial files with errors
-    n_problems: int = 0
+    per_crawl: pd.DataFrame  # files by status, records, kept, skips by reason
+    problems: pd.DataFrame  # the first PROBLEM_FILES failed/partial files, with their errors
+    n_problems: int
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,8 +177,6 @@ def _cell(value: object, shown: str) -> str:
     """A table cell showing `shown`, with the exact number in data-value for tools and tests."""
     if _missing(value):
         return '<td class="num na">n/a</td>'
-    if isinstance(value, bool | np.bool_):
-        return f"<td>{_e(shown)}</td>"
     exact = repr(float(value)) if isinstance(value, float | np.floating) else str(int(value))
     return f'<td class="num" data-value="{_e(exact)}">{_e(shown)}</td>'
 
@@ -261,7 +260,8 @@ def _percent_axis(ax, values: list[pd.Series]) -> None:
 def _no_data(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#777777")
     ax.set_xticks([])
-    ax.set_yticks([])
+    # Tick labels only: clearing the ticks themselves would clear them on every axis sharing this one's y.
+    ax.tick_params(left=False, labelleft=False)
 
 
 def _prevalence_series(ax, rows: pd.DataFrame, crawls: pd.DataFrame, show_raw: bool) -> None:
@@ -382,16 +382,21 @@ def chart_markers(stats: pd.DataFrame, crawls: pd.DataFrame) -> Figure:
     return fig
 
 
+def _month_rows(stats: pd.DataFrame, time_slice: str) -> pd.DataFrame:
+    """Rows of a month slice (captures, all pages) with an estimate from enough scored pages, by month."""
+    rows = stats[(stats["time_slice"] == time_slice) & (stats["view"] == "captures") & (stats["dimension"] == "all")
+                 & (stats["n_scored"] >= MIN_MONTH_SCORED) & stats["prevalence"].notna()].copy()
+    rows["x"] = pd.to_datetime(rows["period"], format="%Y-%m", errors="coerce")
+    return rows.dropna(subset=["x"]).sort_values("x")
+
+
 def chart_months(stats: pd.DataFrame, slices: list[str]) -> Figure:
     """Prevalence by fetch / publication month (captures, all pages), one line per crawl."""
     fig = Figure(figsize=(12, 3.8), dpi=DPI, layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(slices), sharey=True))
     every = []
     for ax, time_slice in zip(axes, slices, strict=True):
-        rows = stats[(stats["time_slice"] == time_slice) & (stats["view"] == "captures")
-                     & (stats["dimension"] == "all")].copy()
-        rows["x"] = pd.to_datetime(rows["period"], format="%Y-%m", errors="coerce")
-        rows = rows.dropna(subset=["x"]).sort_values("x")
+        rows = _month_rows(stats, time_slice)
         recent = (rows.drop_duplicates("crawl").sort_values(["crawl_date", "crawl"], na_position="first")["crawl"]
                   .tail(MONTH_LINES))
         ax.set_title(f"by {time_slice.replace('_', ' ')}", loc="left", fontsize=10)
@@ -456,7 +461,8 @@ Views: <em>captures</em> counts every page, <em>unique</em> one page per near-du
 def _provenance(stats: pd.DataFrame, config: Config, generated_at: str) -> str:
     rows = []
     for column in ("threshold", "tpr", "fpr", "calibration", "replicates", *PROVENANCE_COLUMNS):
-        values = sorted({str(v) for v in stats[column] if not _missing(v)}) if column in stats else []
+        shown = pct if column in ("tpr", "fpr") else str  # rates read as the shares they are
+        values = sorted({shown(v) for v in stats[column] if not _missing(v)}) if column in stats else []
         rows.append([_text_cell(column), _text_cell(", ".join(values) or "n/a")])
     rows += [[_text_cell("report run id"), _text_cell(config.run_id)],
              [_text_cell("report leakwatch version"), _text_cell(__version__)],
@@ -547,7 +553,7 @@ def _health_section(health: Health | None) -> str:
 def _examples_section(examples: pd.DataFrame, crawl: str | None) -> str:
     if examples.empty:
         return "<p>No scored pages to show.</p>"
-    body = [[_cell(r.p_llm, f"{r.p_llm:.4f}"),
+    body = [[_cell(r.p_llm, f"{r.p_llm:.5f}"),
              f'<td>{link(r.url)}<br><span class="muted">{_e(r.registered_domain)} · {_e(r.language)} · '
              f'{count(r.n_words)} words</span><div class="snippet">{_e(snippet(r.text))}</div></td>']
             for r in examples.itertuples()]
@@ -624,10 +630,11 @@ def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, c
         sections.append(_figure("markers.png", "marker words per million words over crawls"))
         sections.append(_markers_table(headline, crawls))
 
-    slices = [s for s in MONTH_SLICES if ((stats["time_slice"] == s) & stats["prevalence"].notna()).any()]
+    slices = [s for s in MONTH_SLICES if not _month_rows(stats, s).empty]
     if slices:
         sections.append("<h2>By month</h2><p>Fetch month is when the crawler captured a page; published month "
-                        "is the date the page gives for itself, where it gives one.</p>")
+                        "is the date the page gives for itself, where it gives one. Months with fewer than "
+                        f"{MIN_MONTH_SCORED} scored pages are left out.</p>")
         files["months.png"] = png(chart_months(stats, slices))
         sections.append(_figure("months.png", "estimated LLM share by month"))
 

@@ -247,7 +247,7 @@ def test_provenance_and_how_to_read(report):
     provenance = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text()
                   for tr in soup.find("table", id="provenance").tbody.find_all("tr")}
     assert provenance["model_id"] == "sha256:abc123" and provenance["calibration"] == "card:overall"
-    assert provenance["tpr"] == "0.4" and provenance["fpr"] == "0.033" and provenance["threshold"] == "0.9995"
+    assert provenance["tpr"] == "40.0%" and provenance["fpr"] == "3.3%" and provenance["threshold"] == "0.9995"
     assert provenance["minhash_fingerprint"].startswith("5ng_") and provenance["report run id"] == "report-1"
     text = soup.get_text(" ")
     assert "is not the prevalence" in text and "negative control" in text and "95% confidence interval" in text
@@ -257,9 +257,9 @@ def test_one_crawl_no_control_no_examples_through_hadoop(spark, tmp_path):
     """One post-ChatGPT crawl, an empty first_seen view, NaN CIs, no scores, no ingest_log, a file:// URI."""
     crawl = "CC-MAIN-2025-30"
     nan = float("nan")
-    rows = [_stats_row(crawl, view, prevalence=p, ci_low=nan, ci_high=nan)
-            for view, p in (("captures", 0.2), ("unique", None))]
-    rows.append(_stats_row(crawl, dimension="language", value="en", prevalence=0.2, ci_low=nan, ci_high=nan))
+    alone = {"ci_low": nan, "ci_high": nan, "chatbot_leftovers_excess_pmw": None, "llm_style_words_excess_pmw": None}
+    rows = [_stats_row(crawl, view, prevalence=p, **alone) for view, p in (("captures", 0.2), ("unique", None))]
+    rows.append(_stats_row(crawl, dimension="language", value="en", prevalence=0.2, **alone))
     spark.createDataFrame(rows, STATS).write.parquet(str(tmp_path / "stats"))
     index = run_report(spark, Config(warehouse=f"file://{tmp_path}", run_id="report-2"))
     assert index == f"file://{tmp_path}/report/index.html"
