@@ -333,6 +333,9 @@ def run(config: Config, args) -> int:
     """CLI entry of `leakwatch monthly`."""
     if args.lock_stale_hours <= 0:
         raise ConfigError("--lock-stale-hours must be positive")
+    # Checked here: an InputError during a crawl is taken to mean its manifest is not published yet.
+    if config.inputs.sample_files is not None and config.inputs.sample_files < 1:
+        raise ConfigError("--sample-files must be at least 1")
     spark = get_spark(config.spark, "leakwatch-monthly")
     try:
         return run_monthly(spark, config, args.since, args.lock_stale_hours)

@@ -199,7 +199,8 @@ def test_monthly_twice_adds_nothing_and_a_new_crawl_appends(spark, mirror, basel
     assert "monthly:" in capsys.readouterr().err
 
 
-def test_lock_held_refuses_and_dead_owner_is_taken_over(spark, mirror, baseline, cache, tmp_path, capsys):
+def test_lock_and_unpublished_crawl(spark, mirror, baseline, cache, tmp_path, capsys):
+    """A live run's lock refuses a second run; a dead run's is taken over; an unpublished crawl waits."""
     warehouse = tmp_path / "wh"
     shutil.copytree(baseline, warehouse)
     settings = settings_file(tmp_path)
@@ -217,6 +218,14 @@ def test_lock_held_refuses_and_dead_owner_is_taken_over(spark, mirror, baseline,
     assert main(monthly_args(warehouse, mirror, settings)) == 0
     assert "taking over the stale lock of run other-run" in capsys.readouterr().err
     assert not (warehouse / "_lock").exists()
+
+    # A crawl listed before its warc.paths.gz is published: the run stops there, cleanly, to try again.
+    unpublished = list(CRAWLS)[2]
+    list_crawls(cache, [FIRST, unpublished])
+    assert main(monthly_args(warehouse, mirror, settings)) == 0
+    record = manifests(warehouse)[-1]["crawls"][unpublished]
+    assert record["status"] == "inputs_unavailable" and "warc.paths.gz" in record["error"]
+    assert "later crawls wait for it" in capsys.readouterr().err
 
 
 def test_killed_run_resumes_to_the_same_stats(spark, mirror, baseline, cache, tmp_path):
