@@ -191,12 +191,14 @@ def gzip_floor(path: Path) -> dict:
 
 def peak_rss_mb(path: Path) -> float:
     """Peak RSS of a fresh process that ingests the shard (child process, so runs don't mix)."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec,
+    # so a child would report this (larger) benchmark process's peak.
     code = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from udfs.ingest import FileIngest, IngestOptions\n"
         "run = FileIngest(sys.argv[1], None, 'bench', IngestOptions())\n"
         "sum(1 for _ in run.documents())\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
     )
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     return round(int(result.stdout.strip().splitlines()[-1]) / 1024, 1)
