@@ -428,8 +428,16 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
     _say(f"wrote {len(frame)} rows: {out}, {csv_path}, {json_path}")
 
     headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
+    control = negative_control(headline, calibration)
+    for crawl, check in control.items():
+        if not check["fits"]:
+            _say(f"negative control: pre-ChatGPT crawl {crawl} flags {check['raw_share']:.1%} of its scored pages "
+                 f"but the calibration's FPR is {check['fpr']:.1%}: its human texts are not like this warehouse's "
+                 "pages, so every prevalence is biased (down if the crawl flags less, up if more); pass an "
+                 "--fpr-slice or a --calibration FILE measured on pages like these")
     columns = ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high", "pre_chatgpt")
     return {
+        "negative_control": control,
         "stats": out,
         "csv": csv_path,
         "json": json_path,
@@ -438,6 +446,19 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
         "calibration": calibration.summary(),
         "crawls": {r.crawl: {k: _plain(getattr(r, k)) for k in columns} for r in headline.itertuples()},
     }
+
+
+def negative_control(headline: pd.DataFrame, calibration: ResolvedCalibration) -> dict:
+    """Per pre-ChatGPT crawl: does its flagged share fit the FPR (within 2 standard errors of both counts)?"""
+    fpr, n_neg = calibration.counts.fpr, calibration.counts.negatives
+    checks = {}
+    for row in headline[headline.pre_chatgpt & (headline.n_scored > 0)].itertuples():
+        # Binomial errors of the crawl's share and of the calibration's FPR, without site clustering (which
+        # would widen them): a strict check, meant to warn early.
+        error = math.sqrt(fpr * (1 - fpr) * (1 / n_neg + 1 / row.n_scored)) or 1 / row.n_scored
+        checks[row.crawl] = {"raw_share": float(row.raw_share), "fpr": fpr,
+                             "fits": bool(abs(row.raw_share - fpr) <= 2 * error)}
+    return checks
 
 
 def _plain(value):

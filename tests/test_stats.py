@@ -14,10 +14,18 @@ import pytest
 from jobs import stats
 from jobs.cli import COMMAND_MODULES
 from jobs.config import Config, build_config
-from jobs.stats import StatsError, card_calibration, find_card, load_calibration_file, run_stats
+from jobs.stats import (
+    ResolvedCalibration,
+    StatsError,
+    card_calibration,
+    find_card,
+    load_calibration_file,
+    negative_control,
+    run_stats,
+)
 from schemas import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
 from udfs.classifier import default_model_path, model_id
-from udfs.estimate import StatsOptions
+from udfs.estimate import Calibration, StatsOptions
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 MODEL = "sha256:0123456789abcdef"
@@ -252,6 +260,19 @@ def test_provenance_dates_and_summary(result):
         assert summary["crawls"][row.crawl]["n_docs"] == row.n_docs
         assert summary["crawls"][row.crawl]["prevalence"] == pytest.approx(row.prevalence)
     assert summary["calibration"]["tp"] == 300 and summary["calibration"]["fp"] == 20
+    assert set(summary["negative_control"]) == {CRAWLS[0]}
+
+
+def test_negative_control_says_when_the_fpr_does_not_fit_the_pre_chatgpt_pages():
+    calibration = ResolvedCalibration(0.5, Calibration(40, 100, 20, 100), "test")  # FPR 0.2 of 100 texts
+    headline = pd.DataFrame({
+        "crawl": ["CC-MAIN-2019-30", "CC-MAIN-2020-05", "CC-MAIN-2021-04", "CC-MAIN-2024-10"],
+        "pre_chatgpt": [True, True, True, False], "n_scored": [400, 400, 0, 400],
+        "raw_share": [0.21, 0.067, None, 0.9],
+    })
+    checks = negative_control(headline, calibration)
+    assert checks == {"CC-MAIN-2019-30": {"raw_share": 0.21, "fpr": 0.2, "fits": True},
+                      "CC-MAIN-2020-05": {"raw_share": 0.067, "fpr": 0.2, "fits": False}}
 
 
 @pytest.mark.spark
