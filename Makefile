@@ -47,8 +47,9 @@ test: check-java $(STAMP) dist/leakwatch-env.tar.gz $(AIRFLOW_VENV)/.installed
 dist: dist/leakwatch-env.tar.gz
 
 # Rebuilt when the code, models or pins change: the cluster test's executors run the archive's code.
+# build/ goes too: setuptools reuses build/lib, so a module deleted since would ship again.
 dist/leakwatch-env.tar.gz: $(STAMP) deploy/driver.py $(shell find jobs udfs schemas models -type f -not -name '*.pyc')
-	rm -rf $(DIST_ENV) dist
+	rm -rf build dist
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 	$(PYTHON) -m venv $(DIST_ENV)
 	$(DIST_ENV)/bin/python -m pip install --quiet --upgrade pip
