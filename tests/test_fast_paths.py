@@ -15,7 +15,7 @@ from tests import reference
 from udfs.classifier import classifier_text
 from udfs.markers import count_markers
 from udfs.minhash import shingle_hash_batch, shingle_hashes, xxh32_spans
-from udfs.text import SEPARATOR_CHARS, normalize_text, normalized_bytes, words
+from udfs.text import SEPARATOR_CHARS, hash64, normalize_text, normalized_bytes, text_hash, words
 
 # Hand-picked cases: empty and blank, ASCII control and separator characters that str.split and
 # the regex treat as whitespace (\x1c-\x1f), underscores, digits of several scripts, characters
@@ -62,6 +62,7 @@ def _assert_same(texts: list[str]) -> None:
         assert normalize_text(text) == reference.normalize_text(text), repr(text[:80])
         assert normalized_bytes(text) == reference.normalize_text(text).encode("utf-8"), repr(text[:80])
         assert words(text) == reference.normalize_text(text).split(), repr(text[:80])
+        assert text_hash(text) == hash64(reference.normalize_text(text)), repr(text[:80])
         assert classifier_text(text) == reference.classifier_text(text), repr(text[:80])
         assert count_markers(text) == reference.count_markers(text), repr(text[:80])
     hashes, counts = shingle_hash_batch(texts, 5)

@@ -72,4 +72,4 @@ def hash64(data: str | bytes) -> int:
 
 def text_hash(text: str) -> int:
     """Hash of the normalized text: equal for texts that differ only in case, punctuation, spacing."""
-    return hash64(normalize_text(text))
+    return hash64(normalized_bytes(text))  # the UTF-8 of normalize_text(text), without a str round trip
