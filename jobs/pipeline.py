@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config import Config
-from jobs.warehouse import path_exists, read_ingest_log, table_path
+from jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
 
@@ -99,10 +99,12 @@ def run_pipeline(config: Config, spark: SparkSession, say: Callable[[str], None]
     extracted = stage("extract", lambda: run_extract(config, spark))
     touched = crawls_of_run(spark, warehouse, config.run_id) if extracted.get("files") else set()
     summary["crawls_extracted"] = sorted(touched)
-    try:
-        docs = read_documents(spark, warehouse)
-    except FileNotFoundError as exc:
-        raise NothingExtracted(f"{exc}; every input of this run failed or held no pages (see above)") from exc
+    # Valid documents are those of the latest ingest_log row of each file: none kept, nothing to go on with.
+    latest = latest_ingest_log(spark, warehouse)
+    if latest is None or not latest.agg(F.sum("kept")).first()[0]:
+        raise NothingExtracted(f"no documents in {warehouse}: every input of this run failed or held no pages "
+                               "(see above); fix or replace the inputs and run again")
+    docs = read_documents(spark, warehouse)
 
     def dedup() -> list[dict]:
         crawls = crawls_to_dedup(spark, warehouse, docs, touched)

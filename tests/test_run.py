@@ -16,13 +16,15 @@ from warcio.archiveiterator import ArchiveIterator
 from jobs.cli import main
 from udfs.samples import Page, SampleCrawl, build_samples, llm_texts, render_page, write_shard
 
-A, B, C, D = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-33"
+A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (
     SampleCrawl(A, dt.datetime(2021, 1, 15, tzinfo=dt.UTC), 0.0),
     SampleCrawl(B, dt.datetime(2023, 11, 28, tzinfo=dt.UTC), 0.2),
     SampleCrawl(C, dt.datetime(2024, 8, 3, tzinfo=dt.UTC), 0.4),
 )
 PLANTED = "<script>alert('leak')</script>"
+# Whole-pipeline runs: each is ~40 Spark jobs, minutes when the 2 cores are shared with other work.
+PIPELINE = pytest.mark.timeout(1500)
 
 
 def responses(path: Path) -> list[tuple[str, str]]:
@@ -92,13 +94,13 @@ def test_samples_refuse_more_llm_pages_than_were_shipped(tmp_path):
 
 
 def planted_shard(path: Path) -> Path:
-    """A few pages of crawl D, one with a script in its URL and its text (the report must escape both)."""
+    """One more page of crawl C with a script in its URL and its text (the report must escape both)."""
     text = llm_texts()[0]["text"].split("\n\n")
-    when = dt.datetime(2025, 8, 10, tzinfo=dt.UTC)
+    when = dt.datetime(2024, 8, 10, tzinfo=dt.UTC)
     evil = render_page(f"Guide {PLANTED}", [f"{PLANTED} {text[0]}", *text[1:]], random.Random(1))
     pages = [Page(url=f"https://evil.example.com/{PLANTED}", body=evil.encode(), fetch_time=when)]
     with open(path, "wb") as out:
-        write_shard(out, D, pages)
+        write_shard(out, C, pages)
     return path
 
 
@@ -113,12 +115,13 @@ def crawl_rows(stats: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def runs(spark, tmp_path_factory):
-    """Run 1 over crawls B, C, D; run 2 adds the older crawl A late; run 3 repeats run 2 (nothing new)."""
+    """Run 1 over crawls B and C; run 2 adds the older crawl A late; run 3 repeats run 2 (nothing new)."""
     from jobs.warehouse import read_documents
 
     root = tmp_path_factory.mktemp("run")
-    shards, truth = build_samples(root / "samples", CRAWLS, pages_per_crawl=24, seed=2)
-    planted = planted_shard(root / f"{D}-planted.warc.gz")
+    # Ten pages a crawl: the planted page is then among the ten examples of the latest crawl the report shows.
+    shards, truth = build_samples(root / "samples", CRAWLS, pages_per_crawl=10, seed=2)
+    planted = planted_shard(root / f"{C}-planted.warc.gz")
     warehouse = root / "wh"
     common = ["--out", str(warehouse), "--replicates", "20"]
     outcome = {"truth": truth, "warehouse": warehouse}
@@ -135,21 +138,22 @@ def runs(spark, tmp_path_factory):
     return outcome
 
 
+@PIPELINE
 def test_run_writes_every_table_and_they_agree(runs):
     warehouse = runs["warehouse"]
     assert runs["first"] == runs["late"] == runs["again"] == 0
     docs = runs["again_docs"].set_index("crawl")["count"]
-    assert set(docs.index) == {A, B, C, D}
-    for crawl, spec in [(A, CRAWLS[0]), (B, CRAWLS[1]), (C, CRAWLS[2])]:
-        assert docs[crawl] == runs["truth"]["crawls"][spec.crawl]["captures"]["pages"]
+    pages = {crawl: t["captures"]["pages"] for crawl, t in runs["truth"]["crawls"].items()}
+    assert docs.to_dict() == {A: pages[A], B: pages[B], C: pages[C] + 1}  # + the planted page
     assert len(pd.read_parquet(warehouse / "clusters")) == len(pd.read_parquet(warehouse / "scores")) == docs.sum()
     stats = stats_table(warehouse)
     assert crawl_rows(stats)["n_docs"].to_dict() == docs.to_dict()
-    assert crawl_rows(stats)["pre_chatgpt"].to_dict() == {A: True, B: False, C: False, D: False}
+    assert crawl_rows(stats)["pre_chatgpt"].to_dict() == {A: True, B: False, C: False}
     assert len(pd.read_csv(f"{warehouse}/stats.csv")) == len(stats)
     assert len(json.loads(Path(f"{warehouse}/stats.json").read_text())) == len(stats)
 
 
+@PIPELINE
 def test_a_crawl_that_arrives_late_is_deduplicated_before_the_later_ones(runs):
     recrawls = runs["truth"]["crawls"][B]["kinds"]["recrawl"]
     assert recrawls > 0
@@ -159,20 +163,24 @@ def test_a_crawl_that_arrives_late_is_deduplicated_before_the_later_ones(runs):
     assert (late[late.crawl == B].first_seen_crawl_content == A).sum() == recrawls
 
 
+@PIPELINE
 def test_a_rerun_with_nothing_new_adds_no_rows_and_rewrites_the_same_stats(runs):
     assert runs["again_docs"].sort_values("crawl").equals(runs["late_docs"].sort_values("crawl"))
     key = ["time_slice", "period", "view", "dimension", "value"]
     late = runs["late_stats"].sort_values(key).reset_index(drop=True)
     again = runs["again_stats"].sort_values(key).reset_index(drop=True)
-    assert late.drop(columns=["run_id"]).equals(again.drop(columns=["run_id"]))
+    # The run id and the code version (a commit may land between the runs) are provenance, not results.
+    provenance = ["run_id", "code_version"]
+    assert late.drop(columns=provenance).equals(again.drop(columns=provenance))
     assert len(runs["again_clusters"]) == len(runs["late_clusters"])
 
 
+@PIPELINE
 def test_the_report_escapes_a_script_in_a_page_url_and_text(runs):
     page = (runs["warehouse"] / "report" / "index.html").read_text("utf-8")
     assert "<script>alert(" not in page
-    escaped = html.escape(PLANTED, quote=True)
-    assert page.count(escaped) >= 2  # the example's URL and its text
+    assert "evil.example.com/&lt;script&gt;alert(" in page  # the example's URL, escaped
+    assert html.escape(f"{PLANTED} Repotting", quote=True) in page  # and its text
 
 
 def test_run_with_only_a_broken_input_says_so_and_exits_1(spark, tmp_path, capsys):
@@ -182,6 +190,7 @@ def test_run_with_only_a_broken_input_says_so_and_exits_1(spark, tmp_path, capsy
     assert "every input of this run failed or held no pages" in capsys.readouterr().err
 
 
+@PIPELINE
 def test_demo_runs_the_pipeline_on_the_samples_and_a_rerun_adds_nothing(spark, tmp_path, capsys):
     warehouse, samples = tmp_path / "wh", tmp_path / "samples"
     argv = ["demo", "--out", str(warehouse), "--samples", str(samples), "--pages-per-crawl", "12",
