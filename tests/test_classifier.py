@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 from pathlib import Path
 
@@ -64,7 +65,11 @@ def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("tiny")
     # A small bucket table: fasttext allocates and initializes every bucket on each training.
     small = Settings(dim=8, epoch=10, bucket=20_000, minCount=1)
-    card = train(write_tiny_corpus(root / "data"), root / "model", settings=small)
+    # In a fresh process: fasttext-numpy2 training diverges ("Encountered NaN", every retry) in a
+    # process whose earlier tests freed large buffers (the 64 MiB gzip bomb, the fuzz run) — it
+    # depends on test order, not on the corpus. `leakwatch train` always runs in its own process.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        card = pool.apply(train, (write_tiny_corpus(root / "data"), root / "model"), {"settings": small})
     return root / "model" / card["model"]["file"], card
 
 
