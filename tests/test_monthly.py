@@ -124,6 +124,11 @@ def manifests(warehouse: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((warehouse / "runs").glob("*.json"))]
 
 
+def manifest(warehouse: Path, run_id: str) -> dict:
+    # By id: two runs started within one second have ids whose order is their random suffix's.
+    return json.loads((warehouse / "runs" / f"{run_id}.json").read_text())
+
+
 def stats_without_run_id(warehouse: Path) -> pd.DataFrame:
     """The stats table less what names the run: its id, and the git commit checked out when it ran."""
     frame = pd.read_parquet(warehouse / "stats").drop(columns=["run_id", "code_version"])
@@ -181,21 +186,21 @@ def test_monthly_twice_adds_nothing_and_a_new_crawl_appends(spark, mirror, basel
     assert run["versions"]["spark"] == spark.version and run["failed_files"] == []
 
     # Twice: nothing to do, no rows added anywhere, stats untouched.
-    assert main(monthly_args(warehouse, mirror, settings)) == 0
+    assert main(monthly_args(warehouse, mirror, settings, "--run-id", "second")) == 0
     assert row_counts(warehouse) == first
-    second = manifests(warehouse)[-1]
+    second = manifest(warehouse, "second")
     assert second["pending"] == [] and second["crawls"] == {} and "stats" not in second
 
     # Common Crawl publishes a new crawl: only it is processed, and the index grows by it alone.
     list_crawls(cache, [FIRST, NEW])
-    assert main(monthly_args(warehouse, mirror, settings)) == 0
+    assert main(monthly_args(warehouse, mirror, settings, "--run-id", "third")) == 0
     third = row_counts(warehouse)
     new = NEW
     for table in ("documents", "ingest_log", "clusters", "scores", "lsh_bands", "url_history"):
         assert {c: n for c, n in third[table].items() if c != new} == first[table], table
         assert third[table].get(new, 0) > 0, table
     assert set(pd.read_parquet(warehouse / "stats")["crawl"]) == {FIRST, NEW}
-    assert manifests(warehouse)[-1]["pending"] == [new]
+    assert manifest(warehouse, "third")["pending"] == [new]
     assert "monthly:" in capsys.readouterr().err
 
 
@@ -222,8 +227,8 @@ def test_lock_and_unpublished_crawl(spark, mirror, baseline, cache, tmp_path, ca
     # A crawl listed before its warc.paths.gz is published: the run stops there, cleanly, to try again.
     unpublished = list(CRAWLS)[2]
     list_crawls(cache, [FIRST, unpublished])
-    assert main(monthly_args(warehouse, mirror, settings)) == 0
-    record = manifests(warehouse)[-1]["crawls"][unpublished]
+    assert main(monthly_args(warehouse, mirror, settings, "--run-id", "unpublished")) == 0
+    record = manifest(warehouse, "unpublished")["crawls"][unpublished]
     assert record["status"] == "inputs_unavailable" and "warc.paths.gz" in record["error"]
     assert "later crawls wait for it" in capsys.readouterr().err
 
@@ -254,8 +259,8 @@ def test_killed_run_resumes_to_the_same_stats(spark, mirror, baseline, cache, tm
     assert json.loads((warehouse / "_monthly" / f"{FIRST}.json").read_text())["status"] == "started"
     assert manifests(warehouse)[0]["status"] == "running"
 
-    assert main(monthly_args(warehouse, mirror, settings)) == 0
-    resumed = manifests(warehouse)[-1]
+    assert main(monthly_args(warehouse, mirror, settings, "--run-id", "resumed")) == 0
+    resumed = manifest(warehouse, "resumed")
     assert resumed["status"] == "ok"
     # The files the killed run finished are not read again.
     assert resumed["crawls"][FIRST]["reconciliation"]["resumed_skip"] == FILES_PER_CRAWL
