@@ -258,7 +258,6 @@ def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_ho
 
     warehouse = config.warehouse
     lock = WarehouseLock(spark, warehouse, config.run_id, stale_hours)
-    lock.acquire()
     manifest_path = f"{table_path(warehouse, 'runs')}/{config.run_id}.json"
     manifest: dict[str, Any] = {
         "run_id": config.run_id,
@@ -276,6 +275,8 @@ def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_ho
         write_text(spark, manifest_path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
 
     status = 0
+    # Taken after everything that can fail before work starts (model, versions), released in `finally`.
+    lock.acquire()
     try:
         crawls = load_crawls()
         markers = crawl_markers(spark, warehouse, crawls)
