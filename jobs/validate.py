@@ -38,12 +38,11 @@ from udfs.inject import (
     PlannedPage,
     ValidateOptions,
     compare,
-    extracted_text,
+    extracted_counts,
     flag_counts,
     page_of,
     passed,
     plan_crawls,
-    scorable_inputs,
     split_half,
 )
 from udfs.samples import write_shard
@@ -124,25 +123,20 @@ def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: i
     """TP/FP counts of the calibration half, on the extracted page text (what the pipeline scores)
     and on the raw labelled text (what the model card measured), to show whether it matters."""
     llm = [e.llm for e in examples]
-    pages = [extracted_text(e.text, f"{seed}:calibration:{i}") for i, e in enumerate(examples)]
-    languages, n_words = scorable_inputs(pages)
-    extracted = score_frame(pages, languages, n_words, model)
     raw = score_frame([e.text for e in examples], [e.language for e in examples], [e.n_words for e in examples], model)
     return {
-        "extracted": {"threshold": threshold, **flag_counts(llm, extracted["p_llm"], extracted["scored"], threshold)},
+        "extracted": extracted_counts([e.text for e in examples], llm, model, threshold, f"{seed}:calibration"),
         "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
     }
 
 
-def write_calibration(out: Path, counts: dict, seed: int) -> Path:
-    """OUT/calibration.json with exactly the keys the stats job reads."""
-    data = {"source": f"leakwatch validate: calibration half (seed {seed}), extracted page text",
-            "threshold": counts["threshold"], "tp": counts["tp"], "n_pos": counts["n_pos"],
+def write_calibration(path: Path, counts: dict, source: str) -> Path:
+    """A calibration file with exactly the keys the stats job reads; refuses counts that cannot correct."""
+    data = {"source": source, "threshold": counts["threshold"], "tp": counts["tp"], "n_pos": counts["n_pos"],
             "fp": counts["fp"], "n_neg": counts["n_neg"]}
     if not data["n_pos"] or not data["n_neg"] or data["tp"] / data["n_pos"] <= data["fp"] / data["n_neg"]:
-        raise ConfigError(f"calibration half: {data['tp']}/{data['n_pos']} LLM and {data['fp']}/{data['n_neg']} human "
-                          "scored texts flagged: TPR must exceed FPR to correct; use more labelled data")
-    path = out / CALIBRATION_FILE
+        raise ConfigError(f"{source}: {data['tp']}/{data['n_pos']} LLM and {data['fp']}/{data['n_neg']} human "
+                          "scored texts flagged: TPR must exceed FPR to correct; use more calibration data")
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return path
 
@@ -236,7 +230,9 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
         raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
                           "held-out texts; it needs both: use more labelled data")
     counts = calibrate(half[CALIBRATION], model, threshold, options.seed)
-    calibration_path = write_calibration(out, counts["extracted"], options.seed)
+    calibration_path = write_calibration(
+        out / CALIBRATION_FILE, counts["extracted"],
+        f"leakwatch validate: calibration half (seed {options.seed}), extracted page text")
     say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
 
     plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.seed,

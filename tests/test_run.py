@@ -14,7 +14,17 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from jobs.cli import main
-from udfs.samples import Page, SampleCrawl, build_samples, llm_texts, render_page, write_shard
+from jobs.demo import demo_calibration
+from udfs.samples import (
+    Page,
+    SampleCrawl,
+    build_samples,
+    calibration_texts,
+    llm_texts,
+    render_page,
+    shard_paragraphs,
+    write_shard,
+)
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (
@@ -208,3 +218,30 @@ def test_demo_runs_the_pipeline_on_the_samples_and_a_rerun_adds_nothing(spark, t
     assert main(argv) == 0
     assert "no rows added" in capsys.readouterr().out
     assert len(pd.read_parquet(warehouse / "documents")) == docs
+
+
+def test_calibration_pages_are_held_out_of_every_shard():
+    texts = calibration_texts()
+    human = [t for t, llm in texts if not llm]
+    llm = [t for t, is_llm in texts if is_llm]
+    in_shards = set(shard_paragraphs())
+    used = [p for t in human for p in t.split("\n\n")]
+    assert used and len(used) == len(set(used)) and not set(used) & in_shards
+    assert all(3 <= len(t.split("\n\n")) <= 5 for t in human)
+    assert len(llm) == 60 and not set(llm) & {item["text"] for item in llm_texts()}
+
+
+def test_demo_measures_error_rates_on_the_held_out_pages(tmp_path):
+    from jobs.config import Config
+
+    counts, path = demo_calibration(tmp_path, Config())
+    texts = calibration_texts()
+    n_llm = sum(llm for _, llm in texts)
+    assert 0 < counts["n_pos"] <= n_llm and 0 < counts["n_neg"] <= len(texts) - n_llm
+    assert 0 <= counts["tp"] <= counts["n_pos"] and 0 <= counts["fp"] <= counts["n_neg"]
+    can_correct = counts["tp"] / counts["n_pos"] > counts["fp"] / counts["n_neg"]
+    # A file for the stats job only when the counts can correct a flagged share.
+    assert (path is not None) == can_correct == (tmp_path / "calibration.json").exists()
+    if path is not None:
+        data = json.loads(path.read_text())
+        assert data == {**{k: counts[k] for k in ("threshold", "tp", "n_pos", "fp", "n_neg")}, "source": data["source"]}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from udfs.classifier import word_count
+from udfs.classifier import score_frame, word_count
 from udfs.html import main_text
 from udfs.langid import identify_language
 from udfs.samples import Page, render_page
@@ -91,6 +91,14 @@ def extracted_text(text: str, seed: str) -> str:
 def scorable_inputs(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     """(language, n_words) per text, computed as extract does (lid.176 on the text, whitespace words)."""
     return [identify_language(t)[0] for t in texts], [word_count(t) for t in texts]
+
+
+def extracted_counts(texts: Sequence[str], llm: Sequence[bool], model: str, threshold: float, seed: str) -> dict:
+    """TP/FP counts at `threshold` on the texts as the pipeline sees them (rendered, then extracted)."""
+    pages = [extracted_text(t, f"{seed}:{i}") for i, t in enumerate(texts)]
+    languages, n_words = scorable_inputs(pages)
+    frame = score_frame(pages, languages, n_words, model)
+    return {"threshold": threshold, **flag_counts(llm, frame["p_llm"], frame["scored"], threshold)}
 
 
 def flag_counts(llm: Sequence[bool], p_llm: np.ndarray, scored: np.ndarray, threshold: float) -> dict[str, int]:

@@ -2,9 +2,11 @@
 
 Human pages carry text written by CPython's authors (the pydoc topics shipped with the standard
 library); LLM pages carry `data/llm_pages.jsonl`, web texts written for leakwatch by an LLM
-(Claude, 2026). Both are wrapped in page chrome of realistic size: navigation, sidebar, scripts,
-footer, ~300-600 tags. Each page is written CC-style: request, response and metadata records, gzip
-per record, after a warcinfo record that names the crawl.
+(Claude, 2026). A third of the pydoc paragraphs and `data/llm_pages_calibration.jsonl` never go
+into a shard: they measure the classifier's error rates on pages like the samples
+(`calibration_texts`). Pages are wrapped in page chrome of realistic size: navigation, sidebar,
+scripts, footer, ~300-600 tags. Each page is written CC-style: request, response and metadata
+records, gzip per record, after a warcinfo record that names the crawl.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from udfs.text import hash64
 
 
 @dataclass
@@ -167,7 +171,9 @@ SAMPLE_CRAWLS = (
     SampleCrawl("CC-MAIN-2024-33", dt.datetime(2024, 8, 3, tzinfo=dt.UTC), 0.15),
     SampleCrawl("CC-MAIN-2025-30", dt.datetime(2025, 7, 7, tzinfo=dt.UTC), 0.30),
 )
-SAMPLES_VERSION = 1  # bump when the same settings would build other pages
+SAMPLES_VERSION = 2  # bump when the same settings would build other pages
+# Paragraphs whose hash is 0 modulo this are kept out of every shard, for calibration pages only.
+CALIBRATION_EVERY = 3
 MIN_SCORED_WORDS = 50  # the classifier scores English pages of at least this many words (udfs.classifier)
 _TEMPLATE_WORDS = ("local", "trusted", "premier", "friendly", "certified", "leading", "affordable", "expert")
 
@@ -185,10 +191,35 @@ class SamplePage:
     kind: str  # fresh | recrawl | near_copy | stub
 
 
-def llm_texts() -> list[dict]:
-    """The shipped LLM-written web texts (`text`, `topic`, `style`), in file order."""
-    lines = resources.files("udfs").joinpath("data/llm_pages.jsonl").read_text("utf-8").splitlines()
+def llm_texts(name: str = "llm_pages.jsonl") -> list[dict]:
+    """The shipped LLM-written web texts (`text`, `topic`, `style`) of `udfs/data/NAME`, in file order."""
+    lines = resources.files("udfs").joinpath(f"data/{name}").read_text("utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def _kept_for_calibration(paragraph: str) -> bool:
+    return hash64(paragraph) % CALIBRATION_EVERY == 0
+
+
+def shard_paragraphs() -> list[str]:
+    """The pydoc paragraphs human sample pages are made of: those not kept for calibration."""
+    return [p for p in human_paragraphs() if not _kept_for_calibration(p)]
+
+
+def calibration_texts(seed: int = 0) -> list[tuple[str, bool]]:
+    """(text, is_llm) of pages like the samples' that no shard holds: human pages of 3-5 reserved pydoc
+    paragraphs (each paragraph used once) and the shipped calibration LLM texts."""
+    rng = random.Random(seed)
+    # pydoc repeats some paragraphs across topics: each distinct one is used once.
+    reserved = list(dict.fromkeys(p for p in human_paragraphs() if _kept_for_calibration(p)))
+    rng.shuffle(reserved)
+    human = []
+    while len(reserved) >= 3:
+        take = min(rng.randint(3, 5), len(reserved))
+        human.append("\n\n".join(reserved[:take]))
+        reserved = reserved[take:]
+    llm = [item["text"] for item in llm_texts("llm_pages_calibration.jsonl")]
+    return [(t, False) for t in human] + [(t, True) for t in llm]
 
 
 def _count(share: float, n: int) -> int:
@@ -210,7 +241,7 @@ class _Planner:
     def __init__(self, seed: int, recrawl_share: float, near_copy_share: float, stub_share: float) -> None:
         self.rng = random.Random(seed)
         self.recrawl_share, self.near_copy_share, self.stub_share = recrawl_share, near_copy_share, stub_share
-        self.paragraphs = human_paragraphs()
+        self.paragraphs = shard_paragraphs()
         self.llm_pool = llm_texts()
         self.rng.shuffle(self.llm_pool)
         self.earlier: dict[bool, list[SamplePage]] = {False: [], True: []}  # first captures, by label
