@@ -7,10 +7,11 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from jobs.classify import classify
+from jobs.classify import classify, score_documents, ship_model
 from jobs.config import Config
 from schemas import DOCUMENTS, INGEST_LOG, SCORES
 from udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
@@ -92,6 +93,37 @@ def test_udf_scores_equal_the_plain_function(spark, warehouse, shipped_model):
     assert rows[1]["p_llm"] > 0.5 > rows[2]["p_llm"]
     assert rows[1]["marker_terms"] == {"delve": 7, "tapestry": 6, "intricate": 6, "as an ai language model": 1}
     assert rows[3]["p_llm"] is None and rows[4]["p_llm"] is None and rows[6]["p_llm"] is None
+
+
+@pytest.mark.spark
+def test_batches_build_every_column_as_the_plain_functions(spark, shipped_model):
+    """Several Arrow batches, one of them all unscored: each column, marker_terms included (an
+    empty map where nothing matched), equals the plain functions, with the table's types."""
+    texts = [LLM + " As an AI language model, I delved.", HUMAN, HUMAN, "Too short to score.", LLM]
+    languages = ["en", "en", "de", "en", None]
+    pairs = enumerate(zip(texts, languages, strict=True))
+    rows = [(i, "CC-MAIN-2024-10", lang, len(t.split()), t) for i, (t, lang) in pairs]
+    docs = spark.createDataFrame(rows, "doc_id long, crawl string, language string, n_words int, text string")
+    mid = model_id(shipped_model)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "2")
+    try:
+        scores = score_documents(docs, ship_model(spark, Path(shipped_model), mid), mid, "run-b")
+        got = {r["doc_id"]: r for r in scores.collect()}
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    assert [(f.name, f.dataType) for f in scores.schema.fields] == [(f.name, f.dataType) for f in SCORES.fields]
+    plain = score_frame(texts, languages, [r[3] for r in rows], shipped_model)
+    markers = marker_frame(texts)
+    for i, text in enumerate(texts):
+        row = got[i]
+        assert row["scored"] == bool(plain["scored"][i])
+        assert row["p_llm"] == (plain["p_llm"][i] if row["scored"] else None)
+        for name in ("chatbot_leftovers", "llm_style_words", "neutral_control"):
+            assert row[name] == markers[name][i]
+        assert row["marker_terms"] == markers["marker_terms"][i]
+        assert (row["crawl"], row["n_words"], row["model_id"], row["run_id"]) == (
+            "CC-MAIN-2024-10", len(text.split()), mid, "run-b")
+    assert got[0]["marker_terms"]["as an ai language model"] == 1 and got[3]["marker_terms"] == {}
 
 
 @pytest.mark.spark
