@@ -74,8 +74,10 @@ def run(config: Config, args) -> int:
     print(f"\nLLM share per crawl: truth (of the sample pages the classifier scores) vs leakwatch's estimate"
           f" ({folder / 'truth.json'})")
     print(format_table(demo_rows(summary["stats"], truth), DEMO_COLUMNS))
-    print("flagged: share of scored pages over the model's threshold; estimate: corrected for the model's "
-          "measured error rates (read its card)")
+    calibration = summary["stats"].get("calibration", {})
+    print("flagged: share of scored pages over the model's threshold; estimate: corrected with "
+          f"TPR {calibration.get('tpr', float('nan')):.1%} and FPR {calibration.get('fpr', float('nan')):.1%} "
+          f"({calibration.get('source', 'unknown source')})")
     print(f"report: {summary['report']}")
     return exit_status(summary["extract"], config.inputs.max_failed_share)
 

@@ -207,15 +207,15 @@ def shard_paragraphs() -> list[str]:
 
 
 def calibration_texts(seed: int = 0) -> list[tuple[str, bool]]:
-    """(text, is_llm) of pages like the samples' that no shard holds: human pages of 3-5 reserved pydoc
-    paragraphs (each paragraph used once) and the shipped calibration LLM texts."""
+    """(text, is_llm) of pages like the samples' that no shard holds: human pages of 4-12 reserved pydoc
+    paragraphs, as the shards' pages have (each paragraph used once), and the shipped calibration LLM texts."""
     rng = random.Random(seed)
     # pydoc repeats some paragraphs across topics: each distinct one is used once.
     reserved = list(dict.fromkeys(p for p in human_paragraphs() if _kept_for_calibration(p)))
     rng.shuffle(reserved)
     human = []
-    while len(reserved) >= 3:
-        take = min(rng.randint(3, 5), len(reserved))
+    while len(reserved) >= 4:
+        take = min(rng.randint(4, 12), len(reserved))
         human.append("\n\n".join(reserved[:take]))
         reserved = reserved[take:]
     llm = [item["text"] for item in llm_texts("llm_pages_calibration.jsonl")]
