@@ -80,4 +80,11 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(options.log_level)
+    if options.log_level.upper() == "WARN":
+        # Dedup's plans (iterated joins over checkpoints) make Spark warn "Broadcasting large task
+        # binary" dozens of times a crawl: expected here, and it buries the job's own output.
+        jvm = spark.sparkContext._jvm
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+            "org.apache.spark.scheduler.DAGScheduler", jvm.org.apache.logging.log4j.Level.ERROR
+        )
     return spark
