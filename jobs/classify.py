@@ -133,10 +133,6 @@ def register(subparsers) -> None:
 
 def run(config: Config, args) -> int:
     """Run the classify job and print its summary as JSON."""
-    spark = get_spark(config.spark)
-    try:
-        summary = classify(spark, config)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from exc
+    summary = classify(get_spark(config.spark), config)
     print(json.dumps(summary, indent=1, sort_keys=True))
     return 0

@@ -423,11 +423,7 @@ def summarize(clusters: DataFrame) -> dict:
 def run(config: Config, args) -> int:
     """CLI entry of `leakwatch dedup`."""
     spark = get_spark(config.spark, "leakwatch-dedup")
-    try:
-        docs = read_documents(spark, config.warehouse, args.crawl)
-    except FileNotFoundError as exc:
-        print(f"leakwatch dedup: {exc}", file=sys.stderr)
-        return 2
+    docs = read_documents(spark, config.warehouse, args.crawl)
     summaries = dedup_crawls(spark, docs, config.dedup, config.warehouse)
     missing = sorted(set(args.crawl or []) - {s["crawl"] for s in summaries})
     if missing:

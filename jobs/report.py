@@ -29,7 +29,7 @@ from pyspark.sql import functions as F
 from jobs import __version__
 from jobs.config import Config, ConfigError
 from jobs.spark import get_spark
-from jobs.warehouse import latest_ingest_log, path_exists, read_documents, table_path, write_bytes
+from jobs.warehouse import TableMissing, latest_ingest_log, path_exists, read_documents, table_path, write_bytes
 from schemas import STATS
 
 CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
@@ -53,7 +53,7 @@ POST_COLOR, PRE_COLOR = "#1f5fa8", "#8a8a8a"
 DPI = 110
 
 
-class StatsMissing(FileNotFoundError):
+class StatsMissing(TableMissing):
     """The warehouse has no `stats` table yet."""
 
 
@@ -703,10 +703,5 @@ def register(subparsers) -> None:
 
 def run(config: Config, args) -> int:
     """Write the report and print the path of its index.html."""
-    spark = get_spark(config.spark)
-    try:
-        path = run_report(spark, config)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from exc
-    print(path)
+    print(run_report(get_spark(config.spark), config))
     return 0

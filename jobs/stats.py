@@ -501,10 +501,6 @@ def register(subparsers) -> None:
 
 def run(config: Config, args) -> int:
     """Run the stats job and print its summary as JSON."""
-    spark = get_spark(config.spark)
-    try:
-        summary = run_stats(spark, config)
-    except FileNotFoundError as exc:
-        raise ConfigError(str(exc)) from exc
+    summary = run_stats(get_spark(config.spark), config)
     print(json.dumps(summary, indent=1, sort_keys=True))
     return 0

@@ -12,6 +12,7 @@ import json
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from jobs.config import ConfigError
 from schemas import SCHEMA_VERSIONS
 
 
@@ -60,6 +61,10 @@ def read_text(spark: SparkSession, path: str) -> str | None:
         stream.close()
 
 
+class TableMissing(ConfigError, FileNotFoundError):
+    """A table a command needs was never written to the warehouse; the message names the command that writes it."""
+
+
 class SchemaMismatch(RuntimeError):
     """The warehouse holds a table of another schema version than this code writes."""
 
@@ -100,7 +105,7 @@ def read_documents(spark: SparkSession, warehouse: str, crawls: list[str] | None
     docs_path = table_path(warehouse, "documents")
     latest = latest_ingest_log(spark, warehouse)
     if latest is None or not path_exists(spark, docs_path):
-        raise FileNotFoundError(f"no documents in {warehouse}: run `leakwatch extract` first")
+        raise TableMissing(f"no documents in {warehouse}: run `leakwatch extract` first")
     docs = spark.read.parquet(docs_path)
     if crawls:
         docs = docs.where(F.col("crawl").isin(crawls))
