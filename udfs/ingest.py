@@ -1,5 +1,8 @@
 """One input file (WARC, WET or ARC; gzipped per record or not) -> document rows + a file report.
 
+Records come from udfs.warcframe: warcio's records, read by a fast path for clean gzip-per-record
+WARC members and by warcio itself for everything else.
+
 Every record read is counted once: kept, or skipped with a reason from schemas' SKIP_REASONS.
 Damage ends the file early: the records before it are kept and the file is `partial`; a file
 that cannot be opened or read at all is `failed`. Nothing here raises past `FileIngest.documents`.
@@ -19,20 +22,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from udfs.html import decode_html, looks_like_html, main_text, published_date
 from udfs.langid import identify_language
 from udfs.sources import FetchOptions, open_input
 from udfs.text import hash64, text_hash
 from udfs.urls import url_parts
+from udfs.warcframe import Records
 
-EXTRACTOR_VERSION = "leakwatch-extract/1 resiliparse/{} warcio/{}".format(
+EXTRACTOR_VERSION = "leakwatch-extract/2 resiliparse/{} warcio/{}".format(
     importlib.metadata.version("resiliparse"), importlib.metadata.version("warcio")
 )
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
 CRAWL_IN_PATH = re.compile(r"(CC-MAIN-\d{4}-\d{2})")
 CRAWL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Room for WARC and HTTP headers in a gzip member beyond the payload cap: a bigger member is left to
+# warcio, which streams it and skips it as too_large.
+MEMBER_HEADROOM = 1 << 20
 
 
 @dataclass
@@ -196,6 +201,8 @@ class FileIngest:
         self.run_id = run_id
         self.options = options
         self.report = FileReport(path=path, crawl=crawl_hint or crawl_from_path(path))
+        self.format: str | None = None
+        self.records: Records | None = None
 
     def documents(self) -> Iterator[dict[str, Any]]:
         """Yield one dict per kept record (keys = DOCUMENTS columns); never raises."""
@@ -205,16 +212,20 @@ class FileIngest:
         try:
             reader = open_input(self.path, self.options)
             buffered = io.BufferedReader(reader, 1 << 16)
-            sniff_format(buffered.peek(4096)[:4096])
-            iterator = ArchiveIterator(buffered, arc2warc=True)
-            for record in iterator:
-                # Not get_record_offset(): it reads the record to its end before we see the payload.
-                offset = iterator.offset
+            head = buffered.peek(4096)[:4096]
+            self.format = sniff_format(head)
+            records = Records(
+                buffered,
+                gzipped_warc=self.format == "warc" and head[:2] == b"\x1f\x8b",
+                max_member_bytes=self.options.max_payload_bytes + MEMBER_HEADROOM,
+            )
+            self.records = records
+            for offset, record in records:
                 rec_type = record.rec_type or "unknown"
                 report.records += 1
                 report.records_by_type[rec_type] += 1
                 outcome = self._outcome(record, rec_type, offset)
-                iterator.read_to_end(record)
+                records.finish(record)
                 # warcio bounds a record's block by its Content-Length: a bound not reached means the
                 # file ended inside the record; no bound at all means its header was cut or mangled.
                 missing = getattr(record.raw_stream, "limit", None)
@@ -338,7 +349,8 @@ class FileIngest:
         if len(text) < self.options.min_text_chars:
             return "short_text"
         crawl = self._crawl()
-        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        # warcio gives ARC records a random WARC-Record-ID: not an identity.
+        record_id = record.rec_headers.get_header("WARC-Record-ID") if self.format == "warc" else None
         language, language_score = identify_language(text)
         host, registered_domain, tld = url_parts(url)
         return {
