@@ -111,6 +111,7 @@ _DATE_KEYS = {
     "parsely-pub-date",
     "sailthru.date",
 }
+_DATE_HINT = re.compile(r"date|pub|issued|created", re.I)
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
 _YMD = re.compile(r"((?:19|20)\d\d)-?(\d\d)-?(\d\d)")
 HEAD_CHARS = 65536
@@ -131,6 +132,8 @@ def published_date(html: str, fetched: dt.datetime | None) -> str | None:
     head = html[:HEAD_CHARS]
     found: dt.date | None = None
     for tag in _META_TAG.findall(head):
+        if not _DATE_HINT.search(tag):
+            continue  # every key in _DATE_KEYS holds one of these words: skip parsing other tags
         attrs = {m.group(1).lower(): m.group(2) or m.group(3) or m.group(4) or "" for m in _ATTR.finditer(tag)}
         key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
         if key in _DATE_KEYS and attrs.get("content"):
