@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from udfs.html import decode_html, looks_like_html, main_text, published_date
-from udfs.langid import identify_language
+from udfs.langid import check_model, identify_languages
 from udfs.sources import FetchOptions, open_input
 from udfs.text import hash64, text_hash
 from udfs.urls import url_parts
@@ -38,6 +38,8 @@ CRAWL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Room for WARC and HTTP headers in a gzip member beyond the payload cap: a bigger member is left to
 # warcio, which streams it and skips it as too_large.
 MEMBER_HEADROOM = 1 << 20
+# Pages whose language is identified in one model call (see identify_languages).
+LANGID_BATCH = 64
 
 
 @dataclass
@@ -209,7 +211,9 @@ class FileIngest:
         started = time.perf_counter()
         report = self.report
         reader = None
+        pending: list[dict[str, Any]] = []
         try:
+            check_model()
             reader = open_input(self.path, self.options)
             buffered = io.BufferedReader(reader, 1 << 16)
             head = buffered.peek(4096)[:4096]
@@ -241,7 +245,10 @@ class FileIngest:
                     report.skipped[outcome] += 1
                 else:
                     report.kept += 1
-                    yield outcome
+                    pending.append(outcome)
+                    if len(pending) == LANGID_BATCH:
+                        yield from _with_languages(pending)
+                        pending = []
         except CrawlUnknown as exc:
             report.skipped["crawl_unknown"] += 1
             report.fail("failed", exc)
@@ -252,7 +259,9 @@ class FileIngest:
                 report.attempts = reader.attempts
                 report.bytes_read = reader.pos
                 reader.close()
-            report.seconds = time.perf_counter() - started
+        # The pages read before the file's end (or its damage) are kept whatever ended it.
+        yield from _with_languages(pending)
+        report.seconds = time.perf_counter() - started
 
     def _outcome(self, record, rec_type: str, offset: int) -> dict[str, Any] | str:
         if rec_type == "warcinfo":
@@ -351,7 +360,6 @@ class FileIngest:
         crawl = self._crawl()
         # warcio gives ARC records a random WARC-Record-ID: not an identity.
         record_id = record.rec_headers.get_header("WARC-Record-ID") if self.format == "warc" else None
-        language, language_score = identify_language(text)
         host, registered_domain, tld = url_parts(url)
         return {
             "doc_id": hash64(record_id) if record_id else hash64(f"{self.path}@{offset}"),
@@ -367,8 +375,8 @@ class FileIngest:
             "fetch_month": fetched.strftime("%Y-%m") if fetched else None,
             "http_last_modified": fields["http_last_modified"],
             "published_date": fields["published"],
-            "language": language,
-            "language_score": language_score,
+            "language": None,  # filled by _with_languages
+            "language_score": None,
             "charset": fields["charset"],
             "charset_source": fields["charset_source"],
             "decode_errors": fields["decode_errors"],
@@ -379,3 +387,11 @@ class FileIngest:
             "extractor_version": EXTRACTOR_VERSION,
             "run_id": self.run_id,
         }
+
+
+def _with_languages(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents with their language and its probability filled in."""
+    for doc, (language, score) in zip(docs, identify_languages([d["text"] for d in docs]), strict=True):
+        doc["language"] = language
+        doc["language_score"] = score
+    return docs
