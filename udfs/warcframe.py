@@ -25,6 +25,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 CHUNK = 1 << 16
+SLICE = 1 << 14
 _WARC_VERSIONS = (b"WARC/1.0\r\n", b"WARC/1.1\r\n")
 _HTTP_SCHEMES = ("http:", "https:")
 # warcio parses HTTP headers for these record types. The fast path parses them for responses only,
@@ -174,8 +175,15 @@ class Records:
         size = 0
         fed = self._i  # bytes of self._data before `fed` have been given to the inflater
         while True:
+            if fed >= len(self._data):
+                offset = fed - self._i
+                if not self._fill():
+                    raise _Irregular  # the member is cut short: warcio reports the truncation
+                fed = self._i + offset
+            # Small slices: what the member leaves unused is copied out by zlib on every call.
+            piece = memoryview(self._data)[fed : fed + SLICE]
             try:
-                out = inflater.decompress(memoryview(self._data)[fed:], self._cap + 1 - size)
+                out = inflater.decompress(piece, self._cap + 1 - size)
             except zlib.error as exc:
                 if not self._data.startswith(b"\x1f\x8b", self._i):
                     raise _Irregular from exc  # not gzip here: warcio reads such data uncompressed
@@ -188,14 +196,9 @@ class Records:
             if size > self._cap or inflater.unconsumed_tail:
                 raise _Irregular  # a huge record or a bomb: warcio streams it and applies the caps
             if inflater.eof:
-                used = len(self._data) - fed - len(inflater.unused_data)
-                self._i = fed + used
+                self._i = fed + len(piece) - len(inflater.unused_data)
                 return b"".join(parts)
-            fed = len(self._data)
-            offset = fed - self._i
-            if not self._fill():
-                raise _Irregular  # the member is cut short: warcio reports the truncation
-            fed = self._i + offset
+            fed += len(piece)
 
     def _record(self, content: bytes) -> ArcWarcRecord:
         """The warcio record of one member's content, or _Irregular."""
