@@ -6,21 +6,26 @@ import glob
 import os
 import random
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.accumulators import AccumulatorParam
-from pyspark.sql import functions as F
 
 from jobs.config import Config, ConfigError
 from jobs.progress import stage_progress
 from jobs.spark import get_spark
-from jobs.warehouse import check_schema_versions, latest_ingest_log, table_path
+from jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
 from schemas import DOCUMENTS, INGEST_LOG
 from udfs.ingest import CRAWL_NAME, FileIngest, IngestOptions, crawl_from_path
 from udfs.sources import read_lines
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
+# Above 0, a task keeps parquet writers open per crawl instead of sorting its rows by crawl first:
+# that sort held every row of a file in memory (spilling for big files) and wrote nothing until the
+# whole file was read. A file belongs to one crawl, so one writer per task is all it needs.
+CONCURRENT_WRITERS = ("spark.sql.maxConcurrentOutputFileWriters", "1")
 
 
 class InputError(ConfigError):
@@ -125,6 +130,57 @@ def _ingest_partition(files, run_id: str, options: IngestOptions, log_rows):
         log_rows.add([tuple(row[name] for name in INGEST_LOG.fieldNames())])
 
 
+@contextmanager
+def _sql_conf(spark, key: str, value: str) -> Iterator[None]:
+    """Set a SQL setting of the (possibly shared) session for the block, then restore it."""
+    previous = spark.conf.get(key)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        spark.conf.set(key, previous)
+
+
+def _crawl_files(spark, table: str, crawls: Iterable[str]) -> set[str]:
+    """The parquet files of a table's partitions for these crawls (those that exist), as Spark lists them."""
+    dirs = [f"{table}/crawl={crawl}" for crawl in sorted(set(crawls))]
+    dirs = [d for d in dirs if path_exists(spark, d)]
+    if not dirs:
+        return set()
+    # A given schema: listing only, no footer is read. Names come back in one py4j call, not one per file.
+    jdf = spark.read.schema(DOCUMENTS).option("basePath", table).parquet(*dirs)._jdf
+    names = spark.sparkContext._jvm.org.apache.hadoop.util.StringUtils.join("\n", jdf.inputFiles())
+    return set(names.split("\n")) if names else set()
+
+
+def rows_of_run(spark, files: Iterable[str], run_id: str) -> int:
+    """Rows stored in these parquet files whose run_id column holds only `run_id`, from the files' footers."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    # Looked up once: py4j resolves a dotted class name with one round trip per segment.
+    hadoop_path = jvm.org.apache.hadoop.fs.Path
+    input_file = jvm.org.apache.parquet.hadoop.util.HadoopInputFile
+    file_reader = jvm.org.apache.parquet.hadoop.ParquetFileReader
+    rows = 0
+    for name in files:
+        reader = file_reader.open(input_file.fromPath(hadoop_path(name), conf))
+        try:
+            footer = reader.getFooter()
+            # documents has flat columns only, so a column's field index is its column-chunk index.
+            column = footer.getFileMetaData().getSchema().getFieldIndex("run_id")
+            for block in footer.getBlocks():
+                stats = block.getColumns().get(column).getStatistics()
+                # min == max == run_id: every row of the row group is this run's. A row group of another
+                # run (a concurrent writer's file) or without statistics is not counted.
+                if stats.hasNonNullValue() and (
+                    stats.genericGetMin().toStringUsingUTF8() == run_id == stats.genericGetMax().toStringUsingUTF8()
+                ):
+                    rows += block.getRowCount()
+        finally:
+            reader.close()
+    return rows
+
+
 def summarize(rows: list[dict]) -> dict:
     """Totals over ingest_log rows: files by status, records, kept, skipped by reason."""
     status: dict[str, int] = {}
@@ -171,9 +227,12 @@ def run_extract(config: Config, spark=None) -> dict:
     rdd = sc.parallelize(files, len(files)).mapPartitions(
         lambda part: _ingest_partition(part, run_id, options, log_rows)
     )
-    docs = spark.createDataFrame(rdd, DOCUMENTS)
+    # Rows are tuples in DOCUMENTS' own field order (_ingest_partition): a per-row type check buys nothing.
+    docs = spark.createDataFrame(rdd, DOCUMENTS, verifySchema=False)
     docs_path = table_path(warehouse, "documents")
-    with stage_progress(spark, "extract"):
+    # The files already there, so the reconciliation reads the footers of this run's files only.
+    before = _crawl_files(spark, docs_path, (f.crawl for f in files if f.crawl))
+    with stage_progress(spark, "extract"), _sql_conf(spark, *CONCURRENT_WRITERS):
         docs.write.mode("append").partitionBy("crawl").parquet(docs_path)
 
     # A task re-run after a lost executor reports again: keep one row per input file.
@@ -186,12 +245,10 @@ def run_extract(config: Config, spark=None) -> dict:
         table_path(warehouse, "ingest_log")
     )
     summary.update(summarize(rows))
-    written = (
-        spark.read.parquet(docs_path).where(F.col("run_id") == run_id).count()
-        if summary["kept"]
-        else 0
-    )
-    summary["rows_written"] = written
+    # What the committed files hold, not what the tasks yielded. A crawl this run wrote but did not
+    # expect (told by a warcinfo record) has all its files read; rows_of_run counts only this run's.
+    written = _crawl_files(spark, docs_path, (r["crawl"] for r in rows if r["kept"])) - before
+    summary["rows_written"] = rows_of_run(spark, written, run_id)
     summary["failed_files"] = sorted(
         (r["path"], r["error_class"], r["error_message"]) for r in rows if r["status"] == "failed"
     )

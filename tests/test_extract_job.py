@@ -14,6 +14,7 @@ import pytest
 
 from jobs.cli import build_parser, main
 from jobs.config import ConfigError, build_config
+from jobs.extract import CONCURRENT_WRITERS, rows_of_run
 from jobs.warehouse import read_documents
 
 from .servers import StaticServer
@@ -78,6 +79,42 @@ def test_resume_rereads_only_unfinished_files_and_supersedes_their_rows(spark, i
     # The partial file was read twice; only its latest read counts.
     assert read_documents(spark, str(warehouse)).count() == before
     assert len(read_table(warehouse, "documents")) > before
+
+
+@pytest.mark.spark
+def test_reconciliation_counts_the_rows_stored_in_this_runs_files(spark, inputs, tmp_path):
+    warehouse = tmp_path / "wh"
+    for run_id in ("one", "two"):
+        args = ["extract", str(inputs), "--out", str(warehouse), "--max-failed-share", "1", "--run-id", run_id]
+        assert main(args) == 0
+    # The run's setting of the shared session is put back.
+    assert spark.conf.get(CONCURRENT_WRITERS[0]) != CONCURRENT_WRITERS[1]
+    docs = read_table(warehouse, "documents")
+    files = [str(p) for p in (warehouse / "documents").glob("crawl=*/*.parquet")]
+    assert len(files) == 2 * 3  # per run, one file per task that kept pages: A-0, B-0 and B-cut
+    for run_id in ("one", "two"):
+        assert rows_of_run(spark, files, run_id) == (docs.run_id == run_id).sum() > 0
+    # A file that mixes runs proves no row to be either run's.
+    mixed = tmp_path / "mixed"
+    spark.read.parquet(str(warehouse / "documents")).coalesce(1).write.parquet(str(mixed))
+    mixed_files = [str(p) for p in mixed.glob("*.parquet")]
+    assert rows_of_run(spark, mixed_files, "one") == rows_of_run(spark, mixed_files, "two") == 0
+
+
+@pytest.mark.spark
+def test_rows_the_files_do_not_prove_fail_the_reconciliation(spark, inputs, tmp_path, capsys):
+    # Without run_id statistics in the written files nothing proves the rows are this run's: the check
+    # reads the stored files, so it must fail (exit 3), although every task yielded its rows.
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    key = "parquet.column.statistics.enabled#run_id"
+    hadoop.set(key, "false")
+    try:
+        code = main(["extract", str(inputs / f"{A}-0.warc.gz"), "--out", str(tmp_path / "wh")])
+    finally:
+        hadoop.unset(key)
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "6 kept + " in out and "0 document rows written: reconciliation MISMATCH" in out
 
 
 @pytest.mark.spark
