@@ -7,10 +7,13 @@ import os
 import random
 import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from jobs.config import Config, ConfigError
 from jobs.progress import stage_progress
@@ -181,6 +184,14 @@ def rows_of_run(spark, files: Iterable[str], run_id: str) -> int:
     return rows
 
 
+def _write_ingest_log(spark, warehouse: str, rows: list[dict]) -> None:
+    # From an Arrow table: the JVM takes columns, not pickled rows to convert one by one.
+    table = pa.Table.from_pylist(rows, schema=to_arrow_schema(INGEST_LOG, timezone="UTC"))
+    spark.createDataFrame(table, INGEST_LOG).coalesce(1).write.mode("append").partitionBy("crawl").parquet(
+        table_path(warehouse, "ingest_log")
+    )
+
+
 def summarize(rows: list[dict]) -> dict:
     """Totals over ingest_log rows: files by status, records, kept, skipped by reason."""
     status: dict[str, int] = {}
@@ -241,14 +252,16 @@ def run_extract(config: Config, spark=None) -> dict:
     missing = {f.uri for f in files} - set(by_path)
     if missing:
         raise RuntimeError(f"extract: no ingest_log row for {len(missing)} files, e.g. {sorted(missing)[:3]}")
-    spark.createDataFrame(rows, INGEST_LOG).coalesce(1).write.mode("append").partitionBy("crawl").parquet(
-        table_path(warehouse, "ingest_log")
-    )
     summary.update(summarize(rows))
-    # What the committed files hold, not what the tasks yielded. A crawl this run wrote but did not
-    # expect (told by a warcinfo record) has all its files read; rows_of_run counts only this run's.
-    written = _crawl_files(spark, docs_path, (r["crawl"] for r in rows if r["kept"])) - before
-    summary["rows_written"] = rows_of_run(spark, written, run_id)
+    # The ingest_log write (a Spark job) and the reconciliation (footers read on the driver) need
+    # nothing of each other, so they run at once.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        logged = pool.submit(_write_ingest_log, spark, warehouse, rows)
+        # What the committed files hold, not what the tasks yielded. A crawl this run wrote but did not
+        # expect (told by a warcinfo record) has all its files read; rows_of_run counts only this run's.
+        written = _crawl_files(spark, docs_path, (r["crawl"] for r in rows if r["kept"])) - before
+        summary["rows_written"] = rows_of_run(spark, written, run_id)
+        logged.result()
     summary["failed_files"] = sorted(
         (r["path"], r["error_class"], r["error_message"]) for r in rows if r["status"] == "failed"
     )
