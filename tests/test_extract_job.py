@@ -82,7 +82,7 @@ def test_resume_rereads_only_unfinished_files_and_supersedes_their_rows(spark, i
 
 
 @pytest.mark.spark
-def test_reconciliation_counts_the_rows_stored_in_this_runs_files(spark, inputs, tmp_path):
+def test_reconciliation_counts_the_rows_stored_in_this_runs_files(spark, inputs, tmp_path, capsys):
     warehouse = tmp_path / "wh"
     for run_id in ("one", "two"):
         args = ["extract", str(inputs), "--out", str(warehouse), "--max-failed-share", "1", "--run-id", run_id]
@@ -99,6 +99,14 @@ def test_reconciliation_counts_the_rows_stored_in_this_runs_files(spark, inputs,
     spark.read.parquet(str(warehouse / "documents")).coalesce(1).write.parquet(str(mixed))
     mixed_files = [str(p) for p in mixed.glob("*.parquet")]
     assert rows_of_run(spark, mixed_files, "one") == rows_of_run(spark, mixed_files, "two") == 0
+    # A file whose crawl only its warcinfo tells, into a crawl that already has rows: the earlier runs'
+    # files there are read too, and not counted.
+    plain = write_pages(tmp_path / "plain.warc.gz", A, [english_page(i) for i in range(20, 23)])
+    assert main(["extract", str(plain), "--out", str(warehouse), "--run-id", "three"]) == 0
+    last = capsys.readouterr().out.split("extract: 1 files")[-1]
+    assert "= 3 kept + " in last and "; 3 document rows written: reconciliation ok" in last
+    docs = read_table(warehouse, "documents")
+    assert set(docs[docs.run_id == "three"]["crawl"]) == {A}
 
 
 @pytest.mark.spark
