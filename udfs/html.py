@@ -140,7 +140,7 @@ def published_date(html: str, fetched: dt.datetime | None) -> str | None:
             found = _parse_ymd(attrs["content"])
             if found:
                 break
-    if found is None:
+    if found is None and '"datePublished"' in head:  # the substring test is ~10x faster than the regex
         match = _JSONLD_DATE.search(head)
         found = _parse_ymd(match.group(1)) if match else None
     if found is None or found.year < 1991:
