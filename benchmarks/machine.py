@@ -43,3 +43,28 @@ def best_rate(
         run()
         best = min(best, clock() - start)
     return items / best
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by a process and all its living descendants: for
+    Spark in local mode, the driver's JVM and its Python workers (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+            children.setdefault(parent, []).append(int(entry))
+    total, stack, tick = 0.0, [root], os.sysconf("SC_CLK_TCK")
+    while stack:
+        pid = stack.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+        stack += children.get(pid, [])
+    return total
