@@ -2,15 +2,17 @@
 
 warcio parses every header line in Python through several buffered-reader layers: about a third
 of a Common Crawl page's ingest time. Common Crawl files are gzip-per-record WARC, and almost
-every member is regular: one record, ASCII/UTF-8 headers, a block of exactly its Content-Length,
-blank lines after it. For such a member, `Records` decompresses it in one zlib call and parses its
-headers with the same string operations warcio uses, then builds the same warcio record objects.
+every member is regular: one record, a block of exactly its Content-Length, blank lines after it.
+For such a member, `Records` decompresses it in one zlib call and parses its headers with the same
+string operations warcio uses (a header block that is not plain CRLF-separated UTF-8 goes through
+warcio's own parser), then builds the same warcio record objects.
 
-Anything else is warcio's, byte for byte: ARC and uncompressed files are read by warcio from the
-start, and the first member the fast path does not fully understand (corrupt or truncated gzip, a
-member over the size cap, odd framing, headers it does not mirror exactly) hands the rest of the
-file, from that member's first byte, to warcio's ArchiveIterator. Skips, truncation and errors are
-therefore warcio's own; tests/test_warcframe.py checks that both paths give equal records.
+Anything else is warcio's: ARC and uncompressed files are read by warcio from the start, and the
+first member the fast path does not fully understand (truncated gzip, a member over the size cap,
+odd framing, no gzip at all) hands the rest of the file, from that member's first byte, to warcio's
+ArchiveIterator; tests/test_warcframe.py checks that both paths give equal records. One exception
+is stricter than warcio: a gzip member whose compressed data fails zlib's checks raises
+CorruptMember, where warcio may end the file silently or keep text from the damaged bytes.
 """
 
 from __future__ import annotations
