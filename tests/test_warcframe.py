@@ -112,6 +112,16 @@ def test_headers_the_fast_path_does_not_mirror_go_through_warcios_parser(monkeyp
     assert used == ["_http_parser"] * 3 + ["_warc_parser"]
 
 
+def test_plain_bytes_after_gzip_members_and_a_response_without_uri_are_warcios(tmp_path):
+    gz = write_pages(tmp_path / "gz.warc.gz", CRAWL, [english_page(0)]).read_bytes()
+    plain = write_pages(tmp_path / "plain.warc", CRAWL, [english_page(1)], gzip_records=False).read_bytes()
+    records = assert_same_as_warcio(gz + plain)  # warcio reads on uncompressed after the members
+    assert records.handed_off_at == len(gz) and records.fast_records == 4
+    block = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<p>no uri</p>"
+    records = assert_same_as_warcio(gz + member(b"WARC-Type: response\r\n", block))
+    assert records.handed_off_at == len(gz)
+
+
 def test_uncompressed_and_arc_files_are_warcio_only(tmp_path):
     plain = write_pages(tmp_path / "plain.warc", CRAWL, [english_page(i) for i in range(3)], gzip_records=False)
     arc = write_arc(tmp_path / "old.arc", [("http://example.com/", b"<html><body><p>old</p></body></html>")])
