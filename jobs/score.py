@@ -11,7 +11,7 @@ from typing import IO, Any
 from jobs.classify import resolve_model
 from jobs.config import Config, ConfigError
 from udfs.classifier import score_frame, word_count
-from udfs.langid import identify_language
+from udfs.langid import identify_languages
 
 BATCH = 1024
 
@@ -39,7 +39,7 @@ def read_batches(stream: IO[str], name: str) -> Iterator[list[dict[str, Any]]]:
 def score_records(records: list[dict[str, Any]], model_path: str) -> list[dict[str, Any]]:
     """The records with p_llm (None when not scored), scored, language and n_words added."""
     texts = [r["text"] for r in records]
-    languages = [identify_language(t)[0] for t in texts]
+    languages = [code for code, _ in identify_languages(texts)]
     n_words = [word_count(t) for t in texts]
     frame = score_frame(texts, languages, n_words, model_path)
     out = []

@@ -21,10 +21,15 @@ TEXTS = [
 ]
 
 
-def test_batch_equals_one_by_one():
-    one_by_one = [langid.identify_language(text) for text in TEXTS]
-    assert langid.identify_languages(TEXTS) == one_by_one
-    assert [code for code, _ in one_by_one] == ["en", "de", "ru", "zh", "und", "und", "en"]
+def test_batch_equals_the_models_one_line_prediction():
+    batch = langid.identify_languages(TEXTS)
+    assert [code for code, _ in batch] == ["en", "de", "ru", "zh", "und", "und", "en"]
+    model = langid._model()
+    for text, (code, prob) in zip(TEXTS, batch, strict=True):
+        if code != "und":
+            labels, probs = model.predict(" ".join(text[: langid.LANGID_CHARS].split()), k=1)
+            assert (code, prob) == (labels[0].removeprefix("__label__"), round(float(probs[0]), 4))
+    assert langid.identify_language(TEXTS[1]) == batch[1]
     assert langid.identify_languages([]) == []
 
 

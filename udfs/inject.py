@@ -19,7 +19,7 @@ import numpy as np
 
 from udfs.classifier import score_frame, word_count
 from udfs.html import main_text
-from udfs.langid import identify_language
+from udfs.langid import identify_languages
 from udfs.samples import Page, render_page
 
 CALIBRATION = "calibration"
@@ -90,7 +90,7 @@ def extracted_text(text: str, seed: str) -> str:
 
 def scorable_inputs(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     """(language, n_words) per text, computed as extract does (lid.176 on the text, whitespace words)."""
-    return [identify_language(t)[0] for t in texts], [word_count(t) for t in texts]
+    return [code for code, _ in identify_languages(list(texts))], [word_count(t) for t in texts]
 
 
 def extracted_counts(texts: Sequence[str], llm: Sequence[bool], model: str, threshold: float, seed: str) -> dict:

@@ -58,16 +58,12 @@ def _sample(text: str) -> str:
 
 def identify_language(text: str) -> tuple[str, float]:
     """(ISO 639 code, probability) of the text's main language; ('und', 0.0) without letters."""
-    sample = _sample(text)
-    if not any(ch.isalpha() for ch in sample):
-        return "und", 0.0
-    labels, probs = _model().predict(sample, k=1)
-    return labels[0].removeprefix("__label__"), round(float(probs[0]), 4)
+    return identify_languages([text])[0]
 
 
 def identify_languages(texts: list[str]) -> list[tuple[str, float]]:
-    """identify_language of each text, in one call to the model: equal results, and about twice as
-    fast per text between other work, because the model's tables stay in the CPU cache."""
+    """identify_language of each text, in one call to the model: up to twice as fast per text
+    between other work as one call each, because the model's tables stay in the CPU cache."""
     samples = [_sample(text) for text in texts]
     scored = [i for i, sample in enumerate(samples) if any(ch.isalpha() for ch in sample)]
     out = [("und", 0.0)] * len(texts)
