@@ -103,13 +103,13 @@ def test_headers_the_fast_path_does_not_mirror_go_through_warcios_parser(monkeyp
     def spy(name: str, parse):
         return lambda stream, *args: used.append(name) or parse(stream, *args)
 
-    for name in ("_http_parser", "_warc_parser"):
-        parser = getattr(warcframe, name)
+    for name in ("http_parser", "warc_parser"):
+        parser = getattr(warcframe._loader, name)
         monkeypatch.setattr(parser, "parse", spy(name, parser.parse))
     records = assert_same_as_warcio(data)
     assert records.fast_records == len(quirks) + 1 and records.handed_off_at is None
     # Only the fast path calls these two parsers (warcio's own reader has its own instances).
-    assert used == ["_http_parser"] * 3 + ["_warc_parser"]
+    assert used == ["http_parser"] * 3 + ["warc_parser"]
 
 
 def test_plain_bytes_after_gzip_members_and_a_response_without_uri_are_warcios(tmp_path):

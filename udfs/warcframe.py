@@ -23,8 +23,8 @@ from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.limitreader import LimitReader
-from warcio.recordloader import ArcWarcRecord
-from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
+from warcio.recordloader import ArcWarcRecord, ArcWarcRecordLoader
+from warcio.statusandheaders import StatusAndHeaders
 
 CHUNK = 1 << 16
 SLICE = 1 << 14
@@ -34,8 +34,8 @@ _HTTP_SCHEMES = ("http:", "https:")
 # the one type leakwatch reads them of: warcio's lenient parser cannot fail on a request's or a
 # revisit's headers, so skipping them changes nothing but time.
 _HTTP_RECORDS = ("response", "request", "revisit")
-_http_parser = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)
-_warc_parser = StatusAndHeadersParser(["WARC/1.1", "WARC/1.0", "WARC/0.17", "WARC/0.18"])
+# warcio's record loader as ArchiveIterator configures it: its parsers read what the fast path does not.
+_loader = ArcWarcRecordLoader(verify_http=False)
 
 
 class _Prefixed:
@@ -212,7 +212,7 @@ class Records:
             rec_headers = _Headers("", _headers(lines[1:]), lines[0], end + 4)
         else:
             try:  # e.g. Latin-1 bytes in a header: warcio's own parser reads them
-                rec_headers = _warc_parser.parse(io.BytesIO(content))
+                rec_headers = _loader.warc_parser.parse(io.BytesIO(content))
             except Exception as exc:  # noqa: BLE001 - whatever it is, warcio will meet it again
                 raise _Irregular from exc
         length_value = rec_headers.get_header("Content-Length") or ""
@@ -227,7 +227,7 @@ class Records:
         rec_type = rec_headers.get_header("WARC-Type")
         if rec_headers.get_header("WARC-Target-URI") is None and length and rec_type in _HTTP_RECORDS:
             raise _Irregular  # warcio fails on such a record (it reads the URI's scheme)
-        uri = _target_uri(rec_headers)
+        uri = _loader._ensure_target_uri_format(rec_headers)  # warcio's own fix of Wget's <...> and spaces
         block = io.BytesIO(content)
         block.seek(block_start)
         raw = LimitReader(block, length)
@@ -244,21 +244,10 @@ class Records:
         head_end = content.find(b"\r\n\r\n", start, end)
         lines = _split_head(content, start, head_end) if head_end > start else None
         if lines is None:
-            return _http_parser.parse(raw)  # warcio's own parser for anything unusual
+            return _loader.http_parser.parse(raw)  # warcio's own parser for anything unusual
         protocol, _, status = lines[0].partition(" ")
         consumed = head_end + 4 - start
         raw.stream.seek(head_end + 4)
         raw.limit -= consumed
         return _Headers(status.strip(), _headers(lines[1:]), protocol, consumed)
 
-
-def _target_uri(rec_headers: StatusAndHeaders) -> str:
-    """WARC-Target-URI, corrected as warcio corrects it (Wget's <...>, spaces as %20)."""
-    uri = rec_headers.get_header("WARC-Target-URI")
-    if uri is None:
-        return ""
-    fixed = uri[1:-1] if uri.startswith("<") and uri.endswith(">") else uri
-    fixed = fixed.replace(" ", "%20")
-    if fixed != uri:
-        rec_headers.replace_header("WARC-Target-URI", fixed)
-    return fixed
