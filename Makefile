@@ -30,7 +30,10 @@ check-java:
 $(STAMP): pyproject.toml constraints.txt requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# The editable install maps leakwatch.* onto the folders here with a meta path finder; setuptools says
+	# so in a notice ("Editable installation"), which is all it would print.
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
+	  $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
@@ -38,7 +41,7 @@ demo: check-java $(STAMP)
 	$(BIN)/leakwatch demo --out $(WAREHOUSE)
 
 test: check-java $(STAMP) dist/leakwatch-env.tar.gz $(AIRFLOW_VENV)/.installed
-	$(BIN)/ruff check jobs udfs schemas tests benchmarks deploy
+	$(BIN)/ruff check leakwatch jobs udfs schemas tests benchmarks deploy
 	$(BIN)/python -m pytest -q -ra
 
 # The wheel, and a relocatable environment for spark-submit --archives (venv-pack): the project, its
@@ -48,7 +51,7 @@ dist: dist/leakwatch-env.tar.gz
 
 # Rebuilt when the code, models or pins change: the cluster test's executors run the archive's code.
 # build/ goes too: setuptools reuses build/lib, so a module deleted since would ship again.
-dist/leakwatch-env.tar.gz: $(STAMP) deploy/driver.py $(shell find jobs udfs schemas models -type f -not -name '*.pyc')
+dist/leakwatch-env.tar.gz: $(STAMP) deploy/driver.py $(shell find leakwatch jobs udfs schemas models -type f -not -name '*.pyc')
 	rm -rf build dist
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 	$(PYTHON) -m venv $(DIST_ENV)

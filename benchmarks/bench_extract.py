@@ -25,7 +25,7 @@ CRAWL = "CC-MAIN-2024-10"
 
 def build_shard(path: Path, pages: int, seed: int = 0) -> Path:
     """A CC-like shard: warcinfo + request/response/metadata per page, gzip per record."""
-    from udfs.samples import human_pages, write_shard
+    from leakwatch.udfs.samples import human_pages, write_shard
 
     if not path.exists():
         tmp = path.with_suffix(".tmp")
@@ -40,13 +40,14 @@ def steps(path: Path) -> dict:
     page at a time here; the ingest batches them, which is faster between the other steps)."""
     import io
 
+    from leakwatch.udfs.html import decode_html, main_text, published_date
+    from leakwatch.udfs.ingest import parse_content_type, parse_warc_date
+    from leakwatch.udfs.langid import identify_language
+    from leakwatch.udfs.text import hash64, text_hash
+    from leakwatch.udfs.urls import url_parts
+    from leakwatch.udfs.warcframe import Records
+
     from tests import reference
-    from udfs.html import decode_html, main_text, published_date
-    from udfs.ingest import parse_content_type, parse_warc_date
-    from udfs.langid import identify_language
-    from udfs.text import hash64, text_hash
-    from udfs.urls import url_parts
-    from udfs.warcframe import Records
 
     identify_language("warm up the model")
     timings = dict.fromkeys(("read", "decode", "extract", "langid", "fields", "text_hash", "text_hash_before"), 0.0)
@@ -105,8 +106,7 @@ def read_only(path: Path) -> dict:
 
     from fastwarc.warc import ArchiveIterator as FastIterator
     from fastwarc.warc import WarcRecordType
-
-    from udfs.warcframe import Records
+    from leakwatch.udfs.warcframe import Records
 
     def timed(run) -> dict:
         started = time.perf_counter()
@@ -159,8 +159,8 @@ def read_only(path: Path) -> dict:
 
 def full_ingest(path: Path) -> dict:
     """The real per-file code (udfs.ingest.FileIngest), single core, no Spark."""
-    from udfs.ingest import FileIngest, IngestOptions
-    from udfs.langid import identify_language
+    from leakwatch.udfs.ingest import FileIngest, IngestOptions
+    from leakwatch.udfs.langid import identify_language
 
     identify_language("warm up the model")
     started, cpu_started = time.perf_counter(), time.process_time()

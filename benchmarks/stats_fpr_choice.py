@@ -14,9 +14,8 @@ import argparse
 import json
 
 import numpy as np
-
-from udfs.classifier import default_model_path
-from udfs.estimate import Calibration, estimate_prevalence
+from leakwatch.udfs.classifier import default_model_path
+from leakwatch.udfs.estimate import Calibration, estimate_prevalence
 
 
 def main() -> None:

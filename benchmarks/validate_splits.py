@@ -16,12 +16,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-from jobs.config import Config
-from jobs.train import DEFAULT_DATA, read_corpus
-from jobs.validate import model_threshold
-from udfs.classifier import score_frame
-from udfs.inject import CALIBRATION, extracted_text, scorable_inputs, split_half
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.train import DEFAULT_DATA, read_corpus
+from leakwatch.jobs.validate import model_threshold
+from leakwatch.udfs.classifier import score_frame
+from leakwatch.udfs.inject import CALIBRATION, extracted_text, scorable_inputs, split_half
 
 SHARES = (0.0, 0.35)
 

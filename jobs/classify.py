@@ -13,17 +13,16 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
+from leakwatch.schemas import SCORES
+from leakwatch.udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
+from leakwatch.udfs.markers import LEXICON_NAMES, lexicons, marker_frame
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
-
-from jobs.config import Config, ConfigError
-from jobs.spark import get_spark
-from jobs.warehouse import check_schema_versions, read_documents, table_path
-from schemas import SCORES
-from udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
-from udfs.markers import LEXICON_NAMES, lexicons, marker_frame
 
 # Columns the UDF computes; the job adds ids, provenance and the model id around them.
 _UDF_COLUMNS = ("p_llm", "scored", *LEXICON_NAMES, "marker_terms")
@@ -107,7 +106,7 @@ def classify(spark: SparkSession, config: Config) -> dict:
 
 def register(subparsers) -> None:
     """Add the `classify` subcommand."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("classify", help="documents -> scores (P(llm), marker counts)")
     add_common_options(parser)

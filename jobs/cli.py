@@ -6,24 +6,25 @@ import argparse
 import importlib
 import sys
 
-from jobs import __version__
-from jobs.config import ConfigError, build_config
-from jobs.spark import JavaMissingError
+from leakwatch.jobs.config import ConfigError, build_config
+from leakwatch.jobs.spark import JavaMissingError
+
+from leakwatch import __version__
 
 # Each module has `register(subparsers)`, which adds its subcommand with `func=run(config, args)`.
 COMMAND_MODULES = (
-    "jobs.extract",
-    "jobs.run",
-    "jobs.crawls",
-    "jobs.demo",
-    "jobs.dedup",
-    "jobs.train",
-    "jobs.classify",
-    "jobs.score",
-    "jobs.monthly",
-    "jobs.report",
-    "jobs.stats",
-    "jobs.validate",
+    "leakwatch.jobs.extract",
+    "leakwatch.jobs.run",
+    "leakwatch.jobs.crawls",
+    "leakwatch.jobs.demo",
+    "leakwatch.jobs.dedup",
+    "leakwatch.jobs.train",
+    "leakwatch.jobs.classify",
+    "leakwatch.jobs.score",
+    "leakwatch.jobs.monthly",
+    "leakwatch.jobs.report",
+    "leakwatch.jobs.stats",
+    "leakwatch.jobs.validate",
 )
 
 

@@ -16,11 +16,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from udfs.classifier import ClassifyOptions
-from udfs.estimate import StatsOptions
-from udfs.ingest import IngestOptions
-from udfs.inject import ValidateOptions
-from udfs.minhash import DedupOptions
+from leakwatch.udfs.classifier import ClassifyOptions
+from leakwatch.udfs.estimate import StatsOptions
+from leakwatch.udfs.ingest import IngestOptions
+from leakwatch.udfs.inject import ValidateOptions
+from leakwatch.udfs.minhash import DedupOptions
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from udfs.crawls import COLLINFO_URL, cache_path, from_collinfo, is_pre_chatgpt, load_crawls
-from udfs.sources import FetchOptions, open_input
+from leakwatch.udfs.crawls import COLLINFO_URL, cache_path, from_collinfo, is_pre_chatgpt, load_crawls
+from leakwatch.udfs.sources import FetchOptions, open_input
 
 
 def refresh(source: str) -> list[dict]:

@@ -23,15 +23,27 @@ import re
 import sys
 from dataclasses import dataclass
 
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.progress import stage_progress
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import (
+    check_schema_versions,
+    path_exists,
+    read_documents,
+    read_text,
+    table_path,
+    write_text,
+)
+from leakwatch.schemas import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
+from leakwatch.udfs.minhash import (
+    DedupOptions,
+    fingerprint,
+    fingerprint_differences,
+    fingerprint_parts,
+    signature_frames,
+)
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-
-from jobs.config import Config, ConfigError
-from jobs.progress import stage_progress
-from jobs.spark import get_spark
-from jobs.warehouse import check_schema_versions, path_exists, read_documents, read_text, table_path, write_text
-from schemas import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
-from udfs.minhash import DedupOptions, fingerprint, fingerprint_differences, fingerprint_parts, signature_frames
 
 CC_CRAWL = re.compile(r"^CC-MAIN-(\d{4})-(\d{2})$")
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band
@@ -435,7 +447,7 @@ def run(config: Config, args) -> int:
 
 def register(subparsers) -> None:
     """Add `leakwatch dedup`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser(
         "dedup", help="exact + near-duplicate clusters and first-seen crawl of every document"

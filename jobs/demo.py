@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.config import Config, ConfigError
-from jobs.extract import exit_status
-from jobs.pipeline import run_pipeline
-from jobs.run import format_table, headline_rows, print_run_summary
-from jobs.spark import get_spark
-from jobs.validate import model_threshold, write_calibration
-from udfs.estimate import StatsOptions
-from udfs.inject import extracted_counts
-from udfs.samples import build_samples, calibration_texts
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.extract import exit_status
+from leakwatch.jobs.pipeline import run_pipeline
+from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.validate import model_threshold, write_calibration
+from leakwatch.udfs.estimate import StatsOptions
+from leakwatch.udfs.inject import extracted_counts
+from leakwatch.udfs.samples import build_samples, calibration_texts
 
 DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 
@@ -84,7 +84,7 @@ def run(config: Config, args) -> int:
 
 def register(subparsers) -> None:
     """Add `leakwatch demo`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("demo", help="run the whole pipeline on the bundled sample shards")
     add_common_options(parser)

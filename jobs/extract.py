@@ -12,16 +12,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.progress import stage_progress
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
+from leakwatch.schemas import DOCUMENTS, INGEST_LOG
+from leakwatch.udfs.ingest import CRAWL_NAME, FileIngest, IngestOptions, crawl_from_path
+from leakwatch.udfs.sources import read_lines
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
-
-from jobs.config import Config, ConfigError
-from jobs.progress import stage_progress
-from jobs.spark import get_spark
-from jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
-from schemas import DOCUMENTS, INGEST_LOG
-from udfs.ingest import CRAWL_NAME, FileIngest, IngestOptions, crawl_from_path
-from udfs.sources import read_lines
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
@@ -351,7 +350,7 @@ def add_input_options(parser) -> None:
 
 def register(subparsers) -> None:
     """Add `leakwatch extract`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("extract", help="WARC/WET/ARC files -> documents + ingest_log tables")
     add_common_options(parser)

@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.extract import InputError, exit_status, print_summary
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
+from leakwatch.udfs.crawls import load_crawls
 from pyspark.sql import SparkSession
 
-from jobs import __version__
-from jobs.config import Config, ConfigError
-from jobs.extract import InputError, exit_status, print_summary
-from jobs.spark import get_spark
-from jobs.warehouse import path_exists, read_text, table_path, write_text
-from udfs.crawls import load_crawls
+from leakwatch import __version__
 
 # Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
 MONTHLY_CRAWL = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
@@ -184,9 +184,8 @@ def crawl_config(config: Config, crawl: str) -> Config:
 def versions(spark: SparkSession) -> dict[str, str]:
     """Versions of the code that wrote the run."""
     import pyspark
-
-    from jobs.stats import code_version
-    from udfs.ingest import EXTRACTOR_VERSION
+    from leakwatch.jobs.stats import code_version
+    from leakwatch.udfs.ingest import EXTRACTOR_VERSION
 
     return {
         "leakwatch": __version__,
@@ -223,10 +222,10 @@ def reconciliation(summary: dict) -> dict:
 
 def run_crawl(spark: SparkSession, config: Config, crawl: str, record: dict, lock: WarehouseLock) -> int:
     """Extract, dedup and classify one crawl into the warehouse; 0 when it is complete."""
-    from jobs.classify import classify
-    from jobs.dedup import dedup_crawls
-    from jobs.extract import run_extract
-    from jobs.warehouse import read_documents
+    from leakwatch.jobs.classify import classify
+    from leakwatch.jobs.dedup import dedup_crawls
+    from leakwatch.jobs.extract import run_extract
+    from leakwatch.jobs.warehouse import read_documents
 
     one = crawl_config(config, crawl)
     _mark(spark, config, crawl, "started")
@@ -253,8 +252,8 @@ def run_crawl(spark: SparkSession, config: Config, crawl: str, record: dict, loc
 
 def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_hours: float) -> int:
     """Bring `config.warehouse` up to date (see the module doc); returns the exit status."""
-    from jobs.classify import resolve_model
-    from udfs.minhash import fingerprint
+    from leakwatch.jobs.classify import resolve_model
+    from leakwatch.udfs.minhash import fingerprint
 
     warehouse = config.warehouse
     lock = WarehouseLock(spark, warehouse, config.run_id, stale_hours)
@@ -307,8 +306,8 @@ def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_ho
                 break
         ran = [c for c, r in manifest["crawls"].items() if r.get("status") == "complete"]
         if not status and (ran or not path_exists(spark, table_path(warehouse, "stats"))):
-            from jobs.report import run_report
-            from jobs.stats import run_stats
+            from leakwatch.jobs.report import run_report
+            from leakwatch.jobs.stats import run_stats
 
             series: dict[str, Any] = {}
             lock.heartbeat()
@@ -347,7 +346,7 @@ def run(config: Config, args) -> int:
 
 def register(subparsers) -> None:
     """Add `leakwatch monthly`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser(
         "monthly", help="process the crawls the warehouse lacks, oldest first, then stats and report"

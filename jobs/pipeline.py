@@ -15,11 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-
-from jobs.config import Config
-from jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
 
@@ -52,7 +51,7 @@ def _crawls_in(spark: SparkSession, warehouse: str, table: str, where=None) -> s
 
 def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls dedup must (re)write, oldest first (see the module doc)."""
-    from jobs.dedup import crawl_orders
+    from leakwatch.jobs.dedup import crawl_orders
 
     orders = crawl_orders(docs)
     pending = (touched | (set(orders) - _crawls_in(spark, warehouse, "clusters"))) & set(orders)
@@ -64,7 +63,7 @@ def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touche
 
 def crawls_to_classify(spark: SparkSession, config: Config, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls classify must (re)score: touched ones and those without scores of the current model."""
-    from jobs.classify import resolve_model
+    from leakwatch.jobs.classify import resolve_model
 
     _, mid = resolve_model(config.classify.model)
     present = {r.crawl for r in docs.select("crawl").distinct().collect()}
@@ -78,12 +77,12 @@ def run_pipeline(config: Config, spark: SparkSession, say: Callable[[str], None]
 
     Raises NothingExtracted when the warehouse has no documents to go on with after extract.
     """
-    from jobs.classify import classify
-    from jobs.dedup import dedup_crawls
-    from jobs.extract import run_extract
-    from jobs.report import run_report
-    from jobs.stats import run_stats
-    from jobs.warehouse import read_documents
+    from leakwatch.jobs.classify import classify
+    from leakwatch.jobs.dedup import dedup_crawls
+    from leakwatch.jobs.extract import run_extract
+    from leakwatch.jobs.report import run_report
+    from leakwatch.jobs.stats import run_stats
+    from leakwatch.jobs.warehouse import read_documents
 
     summary: dict = {"run_id": config.run_id, "seconds": {}}
     warehouse = config.warehouse

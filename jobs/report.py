@@ -21,16 +21,23 @@ from urllib.parse import urlparse
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import (
+    TableMissing,
+    latest_ingest_log,
+    path_exists,
+    read_documents,
+    table_path,
+    write_bytes,
+)
+from leakwatch.schemas import STATS
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs import __version__
-from jobs.config import Config, ConfigError
-from jobs.spark import get_spark
-from jobs.warehouse import TableMissing, latest_ingest_log, path_exists, read_documents, table_path, write_bytes
-from schemas import STATS
+from leakwatch import __version__
 
 CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
 VIEWS = ("captures", "unique", "first_seen")
@@ -694,7 +701,7 @@ def run_report(spark: SparkSession, config: Config) -> str:
 
 def register(subparsers) -> None:
     """Add `leakwatch report`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("report", help="stats + ingest_log -> static HTML report with charts")
     add_common_options(parser)

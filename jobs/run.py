@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from jobs.config import Config
-from jobs.extract import exit_status, print_summary
-from jobs.pipeline import NothingExtracted, run_pipeline
-from jobs.spark import get_spark
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.extract import exit_status, print_summary
+from leakwatch.jobs.pipeline import NothingExtracted, run_pipeline
+from leakwatch.jobs.spark import get_spark
 
 # The per-crawl headline: the captures view of every page, all dimensions together.
 HEADLINE_COLUMNS = ("crawl", "era", "pages", "covered", "flagged", "estimate", "95% CI")
@@ -77,8 +77,8 @@ def run(config: Config, args) -> int:
 
 def register(subparsers) -> None:
     """Add `leakwatch run`."""
-    from jobs.cli import add_common_options
-    from jobs.extract import add_input_options
+    from leakwatch.jobs.cli import add_common_options
+    from leakwatch.jobs.extract import add_input_options
 
     parser = subparsers.add_parser("run", help="the whole pipeline: extract, dedup, classify, stats, report")
     add_common_options(parser)

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any
 
-from jobs.classify import resolve_model
-from jobs.config import Config, ConfigError
-from udfs.classifier import score_frame, word_count
-from udfs.langid import identify_languages
+from leakwatch.jobs.classify import resolve_model
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.udfs.classifier import score_frame, word_count
+from leakwatch.udfs.langid import identify_languages
 
 BATCH = 1024
 

@@ -17,20 +17,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.progress import stage_progress
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import (
+    check_schema_versions,
+    path_exists,
+    read_documents,
+    read_text,
+    table_path,
+    write_text,
+)
+from leakwatch.schemas import STATS
+from leakwatch.udfs.classifier import default_model_path
+from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
+from leakwatch.udfs.estimate import Calibration, StatsOptions, estimate_prevalence
+from leakwatch.udfs.markers import LEXICON_NAMES
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
-from jobs import __version__
-from jobs.config import Config, ConfigError
-from jobs.progress import stage_progress
-from jobs.spark import get_spark
-from jobs.warehouse import check_schema_versions, path_exists, read_documents, read_text, table_path, write_text
-from schemas import STATS
-from udfs.classifier import default_model_path
-from udfs.crawls import is_pre_chatgpt, load_crawls
-from udfs.estimate import Calibration, StatsOptions, estimate_prevalence
-from udfs.markers import LEXICON_NAMES
+from leakwatch import __version__
 
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 CALIBRATION_FILE_KEYS = {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}
@@ -470,7 +477,7 @@ def _plain(value):
 
 def register(subparsers) -> None:
     """Add the `stats` subcommand."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("stats", help="documents + clusters + scores -> stats table (+ CSV, JSON)")
     add_common_options(parser)

@@ -20,10 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from jobs import __version__
-from jobs.config import Config, ConfigError
-from udfs.classifier import (
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.udfs.classifier import (
     GROUPING_VERSION,
     HELDOUT_PERCENT,
     HELDOUT_SALT,
@@ -47,7 +45,9 @@ from udfs.classifier import (
     schema_errors,
     word_count,
 )
-from udfs.langid import identify_language
+from leakwatch.udfs.langid import identify_language
+
+from leakwatch import __version__
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "labeled"
 CARD_VERSION = 1

@@ -20,18 +20,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from jobs.classify import resolve_model
-from jobs.config import Config, ConfigError
-from jobs.pipeline import run_pipeline
-from jobs.spark import get_spark
-from jobs.train import DEFAULT_DATA, Example, read_corpus
-from jobs.warehouse import read_documents, table_path
-from udfs.classifier import MODEL_FILE, score_frame
-from udfs.crawls import is_pre_chatgpt, load_crawls
-from udfs.inject import (
+from leakwatch.jobs.classify import resolve_model
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.pipeline import run_pipeline
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.train import DEFAULT_DATA, Example, read_corpus
+from leakwatch.jobs.warehouse import read_documents, table_path
+from leakwatch.udfs.classifier import MODEL_FILE, score_frame
+from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
+from leakwatch.udfs.inject import (
     CALIBRATION,
     INJECTION,
     VIEWS,
@@ -45,7 +42,9 @@ from udfs.inject import (
     plan_crawls,
     split_half,
 )
-from udfs.samples import write_shard
+from leakwatch.udfs.samples import write_shard
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 MARKER = ".leakwatch-validate"
 CALIBRATION_FILE = "calibration.json"
@@ -307,7 +306,7 @@ def format_table(result: dict) -> str:
 
 def register(subparsers) -> None:
     """Add `leakwatch validate`."""
-    from jobs.cli import add_common_options
+    from leakwatch.jobs.cli import add_common_options
 
     parser = subparsers.add_parser("validate", help="injection test: known LLM shares through the whole pipeline")
     add_common_options(parser, warehouse=False)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 
+from leakwatch.jobs.config import ConfigError
+from leakwatch.schemas import SCHEMA_VERSIONS
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-
-from jobs.config import ConfigError
-from schemas import SCHEMA_VERSIONS
 
 
 def table_path(warehouse: str, table: str) -> str:

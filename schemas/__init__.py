@@ -1,6 +1,6 @@
 """Table schemas: the one place where a column of a leakwatch table is declared."""
 
-from schemas.tables import (
+from leakwatch.schemas.tables import (
     CLUSTERS,
     DOCUMENTS,
     INGEST_LOG,

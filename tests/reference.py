@@ -11,8 +11,7 @@ from collections import Counter
 
 import numpy as np
 import xxhash
-
-from udfs.markers import LEXICON_NAMES, Lexicons, lexicons
+from leakwatch.udfs.markers import LEXICON_NAMES, Lexicons, lexicons
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")

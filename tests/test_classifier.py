@@ -8,9 +8,8 @@ import random
 from pathlib import Path
 
 import pytest
-
-from jobs.train import Settings, auroc, read_corpus, threshold_at_fpr, train
-from udfs.classifier import (
+from leakwatch.jobs.train import Settings, auroc, read_corpus, threshold_at_fpr, train
+from leakwatch.udfs.classifier import (
     DEFAULT_MODEL,
     MIN_WORDS,
     assign_groups,

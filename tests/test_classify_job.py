@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from jobs.classify import classify, score_documents, ship_model
-from jobs.config import Config
-from schemas import DOCUMENTS, INGEST_LOG, SCORES
-from udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
-from udfs.markers import marker_frame
+from leakwatch.jobs.classify import classify, score_documents, ship_model
+from leakwatch.jobs.config import Config
+from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES
+from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
+from leakwatch.udfs.markers import marker_frame
 
 LLM = "moreover it is crucial to delve into the intricate tapestry of this comprehensive topic " * 6
 HUMAN = "the old house stood near the river and we walked there every morning with our dog " * 6
@@ -138,7 +137,7 @@ def test_score_command_writes_jsonl(tmp_path, shipped_model):
     lines = [json.dumps({"id": 1, "text": LLM}), json.dumps({"id": 2, "text": "Kurzer deutscher Text."})]
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "score", "--model", shipped_model, str(source)],
+    done = subprocess.run([sys.executable, "-m", "leakwatch.jobs.cli", "score", "--model", shipped_model, str(source)],
                           capture_output=True, text=True, timeout=120, check=True)
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [o["id"] for o in out] == [1, 2]
@@ -149,7 +148,7 @@ def test_score_command_writes_jsonl(tmp_path, shipped_model):
 def test_score_command_names_the_bad_line(tmp_path, shipped_model):
     source = tmp_path / "in.jsonl"
     source.write_text('{"text": "fine"}\nnot json\n')
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "score", "--model", shipped_model, str(source)],
+    done = subprocess.run([sys.executable, "-m", "leakwatch.jobs.cli", "score", "--model", shipped_model, str(source)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"{source}:2: not JSON" in done.stderr

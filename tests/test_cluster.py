@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from jobs.cli import main
-from udfs.samples import human_pages, write_shard
+from leakwatch.jobs.cli import main
+from leakwatch.udfs.samples import human_pages, write_shard
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"

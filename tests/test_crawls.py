@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from jobs.cli import main
-from udfs.crawls import is_pre_chatgpt, load_crawls
+from leakwatch.jobs.cli import main
+from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
 
 from .servers import StaticServer
 

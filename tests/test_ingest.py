@@ -6,10 +6,9 @@ import gzip
 import random
 
 import pytest
-
-from schemas import SKIP_REASONS
-from udfs.ingest import FileIngest, IngestOptions, crawl_from_path, parse_content_type, parse_warc_date
-from udfs.samples import Page, human_paragraphs
+from leakwatch.schemas import SKIP_REASONS
+from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path, parse_content_type, parse_warc_date
+from leakwatch.udfs.samples import Page, human_paragraphs
 
 from .warcs import (
     WHEN,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from udfs import langid
-from udfs.ingest import FileIngest, IngestOptions
+from leakwatch.udfs import langid
+from leakwatch.udfs.ingest import FileIngest, IngestOptions
 
 from .test_ingest import CRAWL
 from .warcs import english_page, write_pages

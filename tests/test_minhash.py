@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
-
-from udfs.minhash import (
+from leakwatch.udfs.minhash import (
     DedupOptions,
     band_hashes,
     fingerprint,
@@ -21,7 +20,7 @@ from udfs.minhash import (
     signature,
     signature_frames,
 )
-from udfs.text import words
+from leakwatch.udfs.text import words
 
 RNG_WORDS = [f"w{i}" for i in range(5000)]
 

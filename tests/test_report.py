@@ -11,12 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from leakwatch.jobs.cli import main
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.report import run_report
+from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES, STATS
 from PIL import Image
-
-from jobs.cli import main
-from jobs.config import Config
-from jobs.report import run_report
-from schemas import DOCUMENTS, INGEST_LOG, SCORES, STATS
 
 pytestmark = pytest.mark.spark
 

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from warcio.archiveiterator import ArchiveIterator
-
-from jobs.cli import main
-from jobs.demo import demo_calibration
-from udfs.samples import (
+from leakwatch.jobs.cli import main
+from leakwatch.jobs.demo import demo_calibration
+from leakwatch.udfs.samples import (
     Page,
     SampleCrawl,
     build_samples,
@@ -25,6 +23,7 @@ from udfs.samples import (
     shard_paragraphs,
     write_shard,
 )
+from warcio.archiveiterator import ArchiveIterator
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (
@@ -126,7 +125,7 @@ def crawl_rows(stats: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def runs(spark, tmp_path_factory):
     """Run 1 over crawls B and C; run 2 adds the older crawl A late; run 3 repeats run 2 (nothing new)."""
-    from jobs.warehouse import read_documents
+    from leakwatch.jobs.warehouse import read_documents
 
     root = tmp_path_factory.mktemp("run")
     # Ten pages a crawl: the planted page is then among the ten examples of the latest crawl the report shows.
@@ -232,7 +231,7 @@ def test_calibration_pages_are_held_out_of_every_shard():
 
 
 def test_demo_measures_error_rates_on_the_held_out_pages(tmp_path):
-    from jobs.config import Config
+    from leakwatch.jobs.config import Config
 
     counts, path = demo_calibration(tmp_path, Config())
     texts = calibration_texts()

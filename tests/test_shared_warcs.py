@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from schemas import SKIP_REASONS
-from udfs.ingest import FileIngest, IngestOptions
+from leakwatch.schemas import SKIP_REASONS
+from leakwatch.udfs.ingest import FileIngest, IngestOptions
 
 from .conftest import SHARED_DATA
 

@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from jobs import stats
-from jobs.cli import COMMAND_MODULES
-from jobs.config import Config, build_config
-from jobs.stats import (
+from leakwatch.jobs import stats
+from leakwatch.jobs.cli import COMMAND_MODULES
+from leakwatch.jobs.config import Config, build_config
+from leakwatch.jobs.stats import (
     ResolvedCalibration,
     StatsError,
     card_calibration,
@@ -23,9 +22,9 @@ from jobs.stats import (
     negative_control,
     run_stats,
 )
-from schemas import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
-from udfs.classifier import default_model_path, model_id
-from udfs.estimate import Calibration, StatsOptions
+from leakwatch.schemas import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
+from leakwatch.udfs.classifier import default_model_path, model_id
+from leakwatch.udfs.estimate import Calibration, StatsOptions
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 MODEL = "sha256:0123456789abcdef"
@@ -377,4 +376,4 @@ def test_cli_flags_land_in_the_stats_section():
     assert (options.replicates, options.seed, options.level, options.threshold) == (50, 3, 0.9, 0.8)
     assert (options.calibration, options.fpr_slice, options.top_domains, options.min_site_docs) == (
         "cal.json", "same", 7, 4)
-    assert "jobs.stats" in COMMAND_MODULES
+    assert "leakwatch.jobs.stats" in COMMAND_MODULES

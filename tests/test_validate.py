@@ -12,14 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from jobs.cli import main
-from jobs.config import Config, ConfigError
-from jobs.train import read_corpus
-from jobs.validate import CALIBRATION_FILE, MARKER, calibrate, check_options, halves, prepare_out, validate
-from udfs.classifier import default_model_path, score_frame
-from udfs.ingest import FileIngest, IngestOptions
-from udfs.inject import (
+from leakwatch.jobs.cli import main
+from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.train import read_corpus
+from leakwatch.jobs.validate import CALIBRATION_FILE, MARKER, calibrate, check_options, halves, prepare_out, validate
+from leakwatch.udfs.classifier import default_model_path, score_frame
+from leakwatch.udfs.ingest import FileIngest, IngestOptions
+from leakwatch.udfs.inject import (
     CALIBRATION,
     INJECTION,
     VIEWS,
@@ -30,7 +29,7 @@ from udfs.inject import (
     plan_crawls,
     templated_copy,
 )
-from udfs.samples import Page, human_paragraphs, write_shard
+from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
 
 # The shipped model flags this chatbot register at its operating threshold far more often than
 # CPython's documentation (measured while writing the test: all 40 of 40 vs 9 of 40).
@@ -213,8 +212,8 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
 
 
 def test_validate_end_to_end(spark, labeled, tmp_path):
-    pytest.importorskip("jobs.stats", reason="the stats job is not in this tree yet")
-    pytest.importorskip("jobs.report", reason="the report job is not in this tree yet")
+    pytest.importorskip("leakwatch.jobs.stats", reason="the stats job is not in this tree yet")
+    pytest.importorskip("leakwatch.jobs.report", reason="the report job is not in this tree yet")
     config = Config()
     config.validate = ValidateOptions(labeled=str(labeled), out=str(tmp_path / "out"),
                                       crawls=["CC-MAIN-2021-04", "CC-MAIN-2024-33"], shares=[0.0, 0.3],

@@ -7,10 +7,9 @@ import io
 import random
 
 import pytest
-
-from udfs import warcframe
-from udfs.ingest import FileIngest, IngestOptions
-from udfs.warcframe import Records
+from leakwatch.udfs import warcframe
+from leakwatch.udfs.ingest import FileIngest, IngestOptions
+from leakwatch.udfs.warcframe import Records
 
 from .conftest import SHARED_DATA
 from .test_ingest import CRAWL, ingest

@@ -37,7 +37,7 @@ def load_crawls() -> list[dict]:
     cached = cache_path()
     if cached.exists():
         return json.loads(cached.read_text("utf-8"))
-    return json.loads(resources.files("udfs").joinpath("data/crawls.json").read_text("utf-8"))
+    return json.loads(resources.files("leakwatch.udfs").joinpath("data/crawls.json").read_text("utf-8"))
 
 
 def is_pre_chatgpt(crawl: str) -> bool:

@@ -22,12 +22,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from udfs.html import decode_html, looks_like_html, main_text, published_date
-from udfs.langid import check_model, identify_languages
-from udfs.sources import FetchOptions, open_input
-from udfs.text import hash64, text_hash
-from udfs.urls import url_parts
-from udfs.warcframe import Records
+from leakwatch.udfs.html import decode_html, looks_like_html, main_text, published_date
+from leakwatch.udfs.langid import check_model, identify_languages
+from leakwatch.udfs.sources import FetchOptions, open_input
+from leakwatch.udfs.text import hash64, text_hash
+from leakwatch.udfs.urls import url_parts
+from leakwatch.udfs.warcframe import Records
 
 EXTRACTOR_VERSION = "leakwatch-extract/2 resiliparse/{} warcio/{}".format(
     importlib.metadata.version("resiliparse"), importlib.metadata.version("warcio")

@@ -16,11 +16,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
-from udfs.classifier import score_frame, word_count
-from udfs.html import main_text
-from udfs.langid import identify_languages
-from udfs.samples import Page, render_page
+from leakwatch.udfs.classifier import score_frame, word_count
+from leakwatch.udfs.html import main_text
+from leakwatch.udfs.langid import identify_languages
+from leakwatch.udfs.samples import Page, render_page
 
 CALIBRATION = "calibration"
 INJECTION = "injection"

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from udfs.text import words
+from leakwatch.udfs.text import words
 
 LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicons.json"
 # The scores table has one count column per lexicon; the file must define exactly these.

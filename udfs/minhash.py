@@ -15,8 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
-
-from udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
+from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
 
 HASH_NAME = "xxh32"
 SCHEME = "affine32"  # datasketch >= 2.0 default: bijective permutations mod 2^32

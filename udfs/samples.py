@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from leakwatch.udfs.text import hash64
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
-
-from udfs.text import hash64
 
 
 @dataclass
@@ -193,7 +192,7 @@ class SamplePage:
 
 def llm_texts(name: str = "llm_pages.jsonl") -> list[dict]:
     """The shipped LLM-written web texts (`text`, `topic`, `style`) of `udfs/data/NAME`, in file order."""
-    lines = resources.files("udfs").joinpath(f"data/{name}").read_text("utf-8").splitlines()
+    lines = resources.files("leakwatch.udfs").joinpath(f"data/{name}").read_text("utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -342,7 +341,7 @@ def _shares(pages: list[SamplePage]) -> dict:
 
 def sample_truth(plan: dict[str, list[SamplePage]]) -> dict[str, dict]:
     """Per crawl and view (captures, unique, first_seen): pages, LLM pages and their shares."""
-    from udfs.crawls import is_pre_chatgpt
+    from leakwatch.udfs.crawls import is_pre_chatgpt
 
     truth, seen = {}, set()
     for crawl, pages in plan.items():
