@@ -27,7 +27,7 @@ SHARDS = {"CC-MAIN-2021-04": dt.datetime(2021, 1, 15, tzinfo=dt.UTC),
 # Columns that name the run, not its results: its id, when it ran, the git commit checked out then.
 RUN_COLUMNS = {"run_id", "finished_at", "started_at", "code_version"}
 # Two whole pipeline runs plus a cluster's start: beyond the suite's 600 s per test on a loaded machine.
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(1500)]
 
 
 def free_port() -> int:

@@ -163,6 +163,7 @@ def test_lock_staleness_rules():
     assert "heartbeat" in lock_is_stale({"host": elsewhere, "pid": 1, "started_at": old, "heartbeat": old}, 24, now)
 
 
+@pytest.mark.spark
 def test_monthly_twice_adds_nothing_and_a_new_crawl_appends(spark, mirror, baseline, cache, tmp_path, capsys):
     warehouse = tmp_path / "wh"
     shutil.copytree(baseline, warehouse)
@@ -203,6 +204,7 @@ def test_monthly_twice_adds_nothing_and_a_new_crawl_appends(spark, mirror, basel
     assert "monthly:" in capsys.readouterr().err
 
 
+@pytest.mark.spark
 def test_lock_and_unpublished_crawl(spark, mirror, baseline, cache, tmp_path, capsys):
     """A live run's lock refuses a second run; a dead run's is taken over; an unpublished crawl waits."""
     warehouse = tmp_path / "wh"
@@ -232,6 +234,7 @@ def test_lock_and_unpublished_crawl(spark, mirror, baseline, cache, tmp_path, ca
     assert "later crawls wait for it" in capsys.readouterr().err
 
 
+@pytest.mark.spark
 def test_killed_run_resumes_to_the_same_stats(spark, mirror, baseline, cache, tmp_path):
     warehouse = tmp_path / "wh"
     settings = settings_file(tmp_path)

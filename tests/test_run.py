@@ -148,6 +148,7 @@ def runs(spark, tmp_path_factory):
 
 
 @PIPELINE
+@pytest.mark.spark
 def test_run_writes_every_table_and_they_agree(runs):
     warehouse = runs["warehouse"]
     assert runs["first"] == runs["late"] == runs["again"] == 0
@@ -163,6 +164,7 @@ def test_run_writes_every_table_and_they_agree(runs):
 
 
 @PIPELINE
+@pytest.mark.spark
 def test_a_crawl_that_arrives_late_is_deduplicated_before_the_later_ones(runs):
     recrawls = runs["truth"]["crawls"][B]["kinds"]["recrawl"]
     assert recrawls > 0
@@ -173,6 +175,7 @@ def test_a_crawl_that_arrives_late_is_deduplicated_before_the_later_ones(runs):
 
 
 @PIPELINE
+@pytest.mark.spark
 def test_a_rerun_with_nothing_new_adds_no_rows_and_rewrites_the_same_stats(runs):
     assert runs["again_docs"].sort_values("crawl").equals(runs["late_docs"].sort_values("crawl"))
     key = ["time_slice", "period", "view", "dimension", "value"]
@@ -185,6 +188,7 @@ def test_a_rerun_with_nothing_new_adds_no_rows_and_rewrites_the_same_stats(runs)
 
 
 @PIPELINE
+@pytest.mark.spark
 def test_the_report_escapes_a_script_in_a_page_url_and_text(runs):
     page = (runs["warehouse"] / "report" / "index.html").read_text("utf-8")
     assert "<script>alert(" not in page
@@ -192,6 +196,7 @@ def test_the_report_escapes_a_script_in_a_page_url_and_text(runs):
     assert html.escape(f"{PLANTED} Repotting", quote=True) in page  # and its text
 
 
+@pytest.mark.spark
 def test_run_with_only_a_broken_input_says_so_and_exits_1(spark, tmp_path, capsys):
     junk = tmp_path / "CC-MAIN-2024-33-junk.warc.gz"
     junk.write_bytes(b"<html>not an archive</html>\n")
@@ -200,6 +205,7 @@ def test_run_with_only_a_broken_input_says_so_and_exits_1(spark, tmp_path, capsy
 
 
 @PIPELINE
+@pytest.mark.spark
 def test_demo_runs_the_pipeline_on_the_samples_and_a_rerun_adds_nothing(spark, tmp_path, capsys):
     warehouse, samples = tmp_path / "wh", tmp_path / "samples"
     argv = ["demo", "--out", str(warehouse), "--samples", str(samples), "--pages-per-crawl", "12",

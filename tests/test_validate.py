@@ -211,6 +211,7 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
     assert (ours / MARKER).exists() and not (ours / "shards").exists() and (ours / "validation.json").exists()
 
 
+@pytest.mark.spark
 def test_validate_end_to_end(spark, labeled, tmp_path):
     pytest.importorskip("leakwatch.jobs.stats", reason="the stats job is not in this tree yet")
     pytest.importorskip("leakwatch.jobs.report", reason="the report job is not in this tree yet")
