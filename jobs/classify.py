@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
 from leakwatch.schemas import SCORES
@@ -23,6 +23,8 @@ from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
+
+from leakwatch.errors import ConfigError
 
 # Columns the UDF computes; the job adds ids, provenance and the model id around them.
 _UDF_COLUMNS = ("p_llm", "scored", *LEXICON_NAMES, "marker_terms")

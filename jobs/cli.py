@@ -6,10 +6,10 @@ import argparse
 import importlib
 import sys
 
-from leakwatch.jobs.config import ConfigError, build_config
-from leakwatch.jobs.spark import JavaMissingError
+from leakwatch.jobs.config import build_config
 
 from leakwatch import __version__
+from leakwatch.errors import ConfigError, JavaMissingError
 
 # Each module has `register(subparsers)`, which adds its subcommand with `func=run(config, args)`.
 COMMAND_MODULES = (

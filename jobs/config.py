@@ -22,6 +22,8 @@ from leakwatch.udfs.ingest import IngestOptions
 from leakwatch.udfs.inject import ValidateOptions
 from leakwatch.udfs.minhash import DedupOptions
 
+from leakwatch.errors import ConfigError
+
 
 @dataclass
 class InputOptions:
@@ -72,10 +74,6 @@ def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a random suffix."""
     now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{now}-{uuid.uuid4().hex[:8]}"
-
-
-class ConfigError(ValueError):
-    """A config file or flag that cannot be used; the message says which and why."""
 
 
 def _resolve(f: dataclasses.Field) -> Any:

@@ -23,7 +23,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import (
@@ -44,6 +44,8 @@ from leakwatch.udfs.minhash import (
 )
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+from leakwatch.errors import ConfigError
 
 CC_CRAWL = re.compile(r"^CC-MAIN-(\d{4})-(\d{2})$")
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band

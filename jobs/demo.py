@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
@@ -18,6 +18,8 @@ from leakwatch.jobs.validate import model_threshold, write_calibration
 from leakwatch.udfs.estimate import StatsOptions
 from leakwatch.udfs.inject import extracted_counts
 from leakwatch.udfs.samples import build_samples, calibration_texts
+
+from leakwatch.errors import ConfigError
 
 DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 

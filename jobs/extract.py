@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
@@ -22,16 +22,14 @@ from leakwatch.udfs.sources import read_lines
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from leakwatch.errors import InputError
+
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
 # Above 0, a task keeps parquet writers open per crawl instead of sorting its rows by crawl first:
 # that sort held every row of a file in memory (spilling for big files) and wrote nothing until the
 # whole file was read. A file belongs to one crawl, so one writer per task is all it needs.
 CONCURRENT_WRITERS = ("spark.sql.maxConcurrentOutputFileWriters", "1")
-
-
-class InputError(ConfigError):
-    """Inputs that cannot be resolved to a list of files."""
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,9 @@ from urllib.parse import urlparse
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import (
-    TableMissing,
     latest_ingest_log,
     path_exists,
     read_documents,
@@ -38,6 +37,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch import __version__
+from leakwatch.errors import ConfigError, TableMissing
 
 CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
 VIEWS = ("captures", "unique", "first_seen")

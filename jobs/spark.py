@@ -10,14 +10,12 @@ import sys
 
 from leakwatch.jobs.config import SparkOptions
 
+from leakwatch.errors import JavaMissingError
+
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "
     "or 'brew install openjdk@17' on macOS, then put it on PATH or set JAVA_HOME."
 )
-
-
-class JavaMissingError(RuntimeError):
-    """No usable Java (17+) for Spark."""
 
 
 def java_major_version() -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import (
@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from leakwatch import __version__
+from leakwatch.errors import StatsError
 
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 CALIBRATION_FILE_KEYS = {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}
@@ -48,10 +49,6 @@ SITE_LLM_SHARE = 0.5
 UNKNOWN = "unknown"
 # Markers whose excess over the pre-ChatGPT baseline is reported (the neutral control has none).
 EXCESS_MARKERS = ("chatbot_leftovers", "llm_style_words")
-
-
-class StatsError(ConfigError):
-    """The warehouse or the calibration cannot give statistics; the message says what to run or pass."""
 
 
 def _say(message: str) -> None:

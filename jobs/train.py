@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.udfs.classifier import (
     GROUPING_VERSION,
     HELDOUT_PERCENT,
@@ -48,6 +48,7 @@ from leakwatch.udfs.classifier import (
 from leakwatch.udfs.langid import identify_language
 
 from leakwatch import __version__
+from leakwatch.errors import ConfigError
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "labeled"
 CARD_VERSION = 1

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from leakwatch.jobs.classify import resolve_model
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.train import DEFAULT_DATA, Example, read_corpus
@@ -45,6 +45,8 @@ from leakwatch.udfs.inject import (
 from leakwatch.udfs.samples import write_shard
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from leakwatch.errors import ConfigError
 
 MARKER = ".leakwatch-validate"
 CALIBRATION_FILE = "calibration.json"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
-from leakwatch.jobs.config import ConfigError
 from leakwatch.schemas import SCHEMA_VERSIONS
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+
+from leakwatch.errors import TableMissing
 
 
 def table_path(warehouse: str, table: str) -> str:
@@ -58,10 +59,6 @@ def read_text(spark: SparkSession, path: str) -> str | None:
         return str(jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
     finally:
         stream.close()
-
-
-class TableMissing(ConfigError, FileNotFoundError):
-    """A table a command needs was never written to the warehouse; the message names the command that writes it."""
 
 
 class SchemaMismatch(RuntimeError):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from leakwatch.jobs.cli import main
-from leakwatch.jobs.config import Config, ConfigError
+from leakwatch.jobs.config import Config
 from leakwatch.jobs.train import read_corpus
 from leakwatch.jobs.validate import CALIBRATION_FILE, MARKER, calibrate, check_options, halves, prepare_out, validate
 from leakwatch.udfs.classifier import default_model_path, score_frame
@@ -30,6 +30,8 @@ from leakwatch.udfs.inject import (
     templated_copy,
 )
 from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
+
+from leakwatch.errors import ConfigError
 
 # The shipped model flags this chatbot register at its operating threshold far more often than
 # CPython's documentation (measured while writing the test: all 40 of 40 vs 9 of 40).
