@@ -16,10 +16,9 @@ import random
 import time
 from pathlib import Path
 
+from benchmarks.machine import MachineLoad
 from leakwatch.udfs.classifier import default_model_path, load_model, model_id, score_frame
 from leakwatch.udfs.markers import count_markers, marker_frame
-
-from benchmarks.machine import MachineLoad
 
 WORDS_PER_DOC = 1000
 # Ordinary English plus a few lexicon words, so the marker matcher has hits to count.
@@ -49,9 +48,8 @@ def bench_plain(docs: list[str], model: str) -> dict[str, float]:
     """One document at a time, as a naive caller would; one batched call (the UDF's path); the
     batched path with the text functions as they were before their fast paths (tests/reference.py);
     and each step of a document alone."""
-    from leakwatch.udfs.classifier import classifier_text, predict_llm
-
     from benchmarks.machine import best_rate
+    from leakwatch.udfs.classifier import classifier_text, predict_llm
     from tests import reference
 
     n = len(docs)
@@ -113,11 +111,10 @@ def child_cpu_seconds() -> dict[str, float]:
 def bench_spark(docs: list[str], model_path: str) -> dict[str, float]:
     """docs/s of the classify job's UDF on Spark local[1] (one core) once the JVM is warm, and CPU
     microseconds per document of the JVM and of the Python worker over the timed runs."""
+    from benchmarks.machine import best_rate
     from leakwatch.jobs.classify import score_documents, ship_model
     from leakwatch.jobs.config import SparkOptions
     from leakwatch.jobs.spark import get_spark
-
-    from benchmarks.machine import best_rate
 
     spark = get_spark(SparkOptions(master="local[1]", driver_memory="2g"))
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")

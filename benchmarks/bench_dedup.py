@@ -67,6 +67,7 @@ def write_documents(path: Path, texts: list[str]) -> None:
     """The columns dedup reads of `documents`, as one parquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
     from leakwatch.udfs.text import hash64, text_hash
 
     n = len(texts)
@@ -87,9 +88,9 @@ def signature_throughput(n_docs: int) -> dict:
     import pandas as pd
     import xxhash
     from datasketch import MinHash
-    from leakwatch.udfs.minhash import DedupOptions, band_hashes, lsh_params, signature, signature_frames
 
     from benchmarks.machine import MachineLoad, best_rate
+    from leakwatch.udfs.minhash import DedupOptions, band_hashes, lsh_params, signature, signature_frames
     from tests import reference
 
     texts, _ = corpus(n_docs, seed=1, words=(1000, 1001))
@@ -167,12 +168,13 @@ class TreeRss:
 
 def one_scale(n_docs: int, work: Path, baseline: bool) -> dict:
     """Child process: dedup n_docs in local[2] Spark; optionally datasketch's MinHashLSH on the same texts."""
+    from pyspark.sql import functions as F
+
     from leakwatch.jobs.config import SparkOptions
     from leakwatch.jobs.dedup import dedup_crawls
     from leakwatch.jobs.spark import get_spark
     from leakwatch.udfs.minhash import DedupOptions
     from leakwatch.udfs.text import hash64
-    from pyspark.sql import functions as F
 
     texts, source = corpus(n_docs)
     docs_path = work / f"documents-{n_docs}.parquet"
@@ -228,6 +230,7 @@ def datasketch_baseline(texts: list[str], options, cluster_of: dict[int, int]) -
     """datasketch MinHash + in-memory MinHashLSH on one core; the share of its pairs our clusters hold."""
     import xxhash
     from datasketch import LeanMinHash, MinHash, MinHashLSH
+
     from leakwatch.udfs.text import words
 
     before = _rss_mb()

@@ -46,7 +46,6 @@ def steps(path: Path) -> dict:
     from leakwatch.udfs.text import hash64, text_hash
     from leakwatch.udfs.urls import url_parts
     from leakwatch.udfs.warcframe import Records
-
     from tests import reference
 
     identify_language("warm up the model")
@@ -106,6 +105,7 @@ def read_only(path: Path) -> dict:
 
     from fastwarc.warc import ArchiveIterator as FastIterator
     from fastwarc.warc import WarcRecordType
+
     from leakwatch.udfs.warcframe import Records
 
     def timed(run) -> dict:

@@ -14,6 +14,7 @@ import argparse
 import json
 
 import numpy as np
+
 from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.estimate import Calibration, estimate_prevalence
 

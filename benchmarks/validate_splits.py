@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.train import DEFAULT_DATA, read_corpus
 from leakwatch.jobs.validate import model_threshold

@@ -13,18 +13,18 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-from leakwatch.jobs.config import Config
-from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
-from leakwatch.schemas import SCORES
-from leakwatch.udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
-from leakwatch.udfs.markers import LEXICON_NAMES, lexicons, marker_frame
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from leakwatch.errors import ConfigError
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
+from leakwatch.schemas import SCORES
+from leakwatch.udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
+from leakwatch.udfs.markers import LEXICON_NAMES, lexicons, marker_frame
 
 # Columns the UDF computes; the job adds ids, provenance and the model id around them.
 _UDF_COLUMNS = ("p_llm", "scored", *LEXICON_NAMES, "marker_terms")

@@ -6,10 +6,9 @@ import argparse
 import importlib
 import sys
 
-from leakwatch.jobs.config import build_config
-
 from leakwatch import __version__
 from leakwatch.errors import ConfigError, JavaMissingError
+from leakwatch.jobs.config import build_config
 
 # Each module has `register(subparsers)`, which adds its subcommand with `func=run(config, args)`.
 COMMAND_MODULES = (

@@ -16,13 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from leakwatch.errors import ConfigError
 from leakwatch.udfs.classifier import ClassifyOptions
 from leakwatch.udfs.estimate import StatsOptions
 from leakwatch.udfs.ingest import IngestOptions
 from leakwatch.udfs.inject import ValidateOptions
 from leakwatch.udfs.minhash import DedupOptions
-
-from leakwatch.errors import ConfigError
 
 
 @dataclass

@@ -23,6 +23,10 @@ import re
 import sys
 from dataclasses import dataclass
 
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
@@ -42,10 +46,6 @@ from leakwatch.udfs.minhash import (
     fingerprint_parts,
     signature_frames,
 )
-from pyspark.sql import Column, DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
-
-from leakwatch.errors import ConfigError
 
 CC_CRAWL = re.compile(r"^CC-MAIN-(\d{4})-(\d{2})$")
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band

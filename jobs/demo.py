@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
@@ -18,8 +19,6 @@ from leakwatch.jobs.validate import model_threshold, write_calibration
 from leakwatch.udfs.estimate import StatsOptions
 from leakwatch.udfs.inject import extracted_counts
 from leakwatch.udfs.samples import build_samples, calibration_texts
-
-from leakwatch.errors import ConfigError
 
 DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 

@@ -12,6 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
+from pyspark.accumulators import AccumulatorParam
+from pyspark.sql.pandas.types import to_arrow_schema
+
+from leakwatch.errors import InputError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
@@ -19,10 +23,6 @@ from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, p
 from leakwatch.schemas import DOCUMENTS, INGEST_LOG
 from leakwatch.udfs.ingest import CRAWL_NAME, FileIngest, IngestOptions, crawl_from_path
 from leakwatch.udfs.sources import read_lines
-from pyspark.accumulators import AccumulatorParam
-from pyspark.sql.pandas.types import to_arrow_schema
-
-from leakwatch.errors import InputError
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")

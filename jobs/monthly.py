@@ -25,15 +25,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pyspark.sql import SparkSession
+
+from leakwatch import __version__
+from leakwatch.errors import ConfigError, InputError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status, print_summary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.udfs.crawls import load_crawls
-from pyspark.sql import SparkSession
-
-from leakwatch import __version__
-from leakwatch.errors import ConfigError, InputError
 
 # Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
 MONTHLY_CRAWL = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
@@ -185,6 +185,7 @@ def crawl_config(config: Config, crawl: str) -> Config:
 def versions(spark: SparkSession) -> dict[str, str]:
     """Versions of the code that wrote the run."""
     import pyspark
+
     from leakwatch.jobs.stats import code_version
     from leakwatch.udfs.ingest import EXTRACTOR_VERSION
 

@@ -15,10 +15,11 @@ import sys
 import time
 from collections.abc import Callable
 
-from leakwatch.jobs.config import Config
-from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from leakwatch.jobs.config import Config
+from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
 

@@ -21,6 +21,13 @@ from urllib.parse import urlparse
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from leakwatch import __version__
+from leakwatch.errors import ConfigError, TableMissing
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import (
@@ -31,13 +38,6 @@ from leakwatch.jobs.warehouse import (
     write_bytes,
 )
 from leakwatch.schemas import STATS
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-from leakwatch import __version__
-from leakwatch.errors import ConfigError, TableMissing
 
 CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
 VIEWS = ("captures", "unique", "first_seen")

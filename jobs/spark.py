@@ -8,9 +8,8 @@ import shutil
 import subprocess
 import sys
 
-from leakwatch.jobs.config import SparkOptions
-
 from leakwatch.errors import JavaMissingError
+from leakwatch.jobs.config import SparkOptions
 
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+from leakwatch import __version__
+from leakwatch.errors import StatsError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
@@ -33,12 +39,6 @@ from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
 from leakwatch.udfs.estimate import Calibration, StatsOptions, estimate_prevalence
 from leakwatch.udfs.markers import LEXICON_NAMES
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
-
-from leakwatch import __version__
-from leakwatch.errors import StatsError
 
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 CALIBRATION_FILE_KEYS = {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}

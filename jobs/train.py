@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from leakwatch import __version__
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.config import Config
 from leakwatch.udfs.classifier import (
     GROUPING_VERSION,
@@ -46,9 +49,6 @@ from leakwatch.udfs.classifier import (
     word_count,
 )
 from leakwatch.udfs.langid import identify_language
-
-from leakwatch import __version__
-from leakwatch.errors import ConfigError
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "labeled"
 CARD_VERSION = 1

@@ -20,6 +20,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.classify import resolve_model
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.pipeline import run_pipeline
@@ -43,10 +47,6 @@ from leakwatch.udfs.inject import (
     split_half,
 )
 from leakwatch.udfs.samples import write_shard
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from leakwatch.errors import ConfigError
 
 MARKER = ".leakwatch-validate"
 CALIBRATION_FILE = "calibration.json"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 
-from leakwatch.schemas import SCHEMA_VERSIONS
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from leakwatch.errors import TableMissing
+from leakwatch.schemas import SCHEMA_VERSIONS
 
 
 def table_path(warehouse: str, table: str) -> str:

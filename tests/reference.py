@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 import xxhash
+
 from leakwatch.udfs.markers import LEXICON_NAMES, Lexicons, lexicons
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
+
 from leakwatch.jobs.train import Settings, auroc, read_corpus, threshold_at_fpr, train
 from leakwatch.udfs.classifier import (
     DEFAULT_MODEL,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from leakwatch.jobs.classify import classify, score_documents, ship_model
 from leakwatch.jobs.config import Config
 from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from leakwatch.jobs.cli import main
 from leakwatch.udfs.samples import human_pages, write_shard
 

@@ -11,6 +11,9 @@ from itertools import combinations
 from pydoc_data.topics import topics
 
 import pytest
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
 from leakwatch.jobs.dedup import (
     ConvergenceError,
     FingerprintMismatch,
@@ -22,8 +25,6 @@ from leakwatch.jobs.dedup import (
 from leakwatch.schemas import CLUSTERS, DOCUMENTS
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.udfs.text import text_hash, words
-from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 pytestmark = pytest.mark.spark
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from leakwatch.jobs.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from leakwatch.udfs.estimate import MAX_BLOCK_CELLS, Calibration, adjusted_prevalence, estimate_prevalence
 
 

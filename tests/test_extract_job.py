@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.cli import build_parser, main
 from leakwatch.jobs.config import build_config
 from leakwatch.jobs.extract import CONCURRENT_WRITERS, rows_of_run
 from leakwatch.jobs.warehouse import read_documents
-
-from leakwatch.errors import ConfigError
 
 from .servers import StaticServer
 from .warcs import english_page, write_pages
@@ -214,9 +214,8 @@ def test_extract_through_spark_submit(inputs, tmp_path):
 
 @pytest.mark.spark
 def test_missing_or_old_java_is_reported_with_how_to_install(tmp_path, monkeypatch):
-    from leakwatch.jobs.spark import check_java
-
     from leakwatch.errors import JavaMissingError
+    from leakwatch.jobs.spark import check_java
 
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
     with pytest.raises(JavaMissingError, match="has no bin/java.*apt-get install openjdk-17"):

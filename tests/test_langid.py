@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from leakwatch.udfs import langid
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+
 from leakwatch.udfs.minhash import (
     DedupOptions,
     band_hashes,

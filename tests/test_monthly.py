@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.monthly import LOCK_HELD_STATUS, lock_is_stale, pending_crawls
 from leakwatch.udfs.samples import human_pages, write_shard
-
-from leakwatch.errors import ConfigError
 
 from .servers import StaticServer
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from PIL import Image
+
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.report import run_report
 from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES, STATS
-from PIL import Image
 
 pytestmark = pytest.mark.spark
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from warcio.archiveiterator import ArchiveIterator
+
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.demo import demo_calibration
 from leakwatch.udfs.samples import (
@@ -23,7 +25,6 @@ from leakwatch.udfs.samples import (
     shard_paragraphs,
     write_shard,
 )
-from warcio.archiveiterator import ArchiveIterator
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from leakwatch.schemas import SKIP_REASONS
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 

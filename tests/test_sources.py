@@ -7,6 +7,7 @@ import gzip
 import json
 
 import pytest
+
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 from leakwatch.udfs.sources import FetchOptions, PermanentError, RetriesExhausted, open_input, read_lines, s3_client
 

@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
+from leakwatch.errors import StatsError
 from leakwatch.jobs import stats
 from leakwatch.jobs.cli import COMMAND_MODULES
 from leakwatch.jobs.config import Config, build_config
@@ -24,8 +26,6 @@ from leakwatch.jobs.stats import (
 from leakwatch.schemas import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
 from leakwatch.udfs.classifier import default_model_path, model_id
 from leakwatch.udfs.estimate import Calibration, StatsOptions
-
-from leakwatch.errors import StatsError
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 MODEL = "sha256:0123456789abcdef"

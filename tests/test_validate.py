@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.train import read_corpus
@@ -30,8 +32,6 @@ from leakwatch.udfs.inject import (
     templated_copy,
 )
 from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
-
-from leakwatch.errors import ConfigError
 
 # The shipped model flags this chatbot register at its operating threshold far more often than
 # CPython's documentation (measured while writing the test: all 40 of 40 vs 9 of 40).

@@ -7,6 +7,7 @@ import io
 import random
 
 import pytest
+
 from leakwatch.udfs import warcframe
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 from leakwatch.udfs.warcframe import Records

@@ -7,9 +7,10 @@ import gzip
 import io
 from pathlib import Path
 
-from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
 
 WHEN = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from leakwatch.udfs.text import words
 
 # Only English is scored; other languages get p_llm null and scored false.

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
 from leakwatch.udfs.classifier import score_frame, word_count
 from leakwatch.udfs.html import main_text
 from leakwatch.udfs.langid import identify_languages

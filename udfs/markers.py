@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from leakwatch.udfs.text import words
 
 LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicons.json"

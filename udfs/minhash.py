@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
+
 from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
 
 HASH_NAME = "xxh32"

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from leakwatch.udfs.text import hash64
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from leakwatch.udfs.text import hash64
 
 
 @dataclass
