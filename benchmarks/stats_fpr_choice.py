@@ -15,8 +15,9 @@ import json
 
 import numpy as np
 
+from leakwatch.schemas.calibration import Calibration
 from leakwatch.udfs.classifier import default_model_path
-from leakwatch.udfs.estimate import Calibration, estimate_prevalence
+from leakwatch.udfs.estimate import estimate_prevalence
 
 
 def main() -> None:

@@ -16,20 +16,14 @@ import pandas as pd
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
 
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
-from leakwatch.schemas import SCORES
+from leakwatch.schemas.tables import SCORES, SCORES_UDF, SCORES_UDF_COLUMNS
 from leakwatch.udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
-from leakwatch.udfs.markers import LEXICON_NAMES, lexicons, marker_frame
-
-# Columns the UDF computes; the job adds ids, provenance and the model id around them.
-_UDF_COLUMNS = ("p_llm", "scored", *LEXICON_NAMES, "marker_terms")
-# Arrow hands back every UDF column as nullable; the final select casts to the table's schema.
-UDF_SCHEMA = StructType([StructField(f.name, f.dataType, True) for f in SCORES.fields if f.name in _UDF_COLUMNS])
+from leakwatch.udfs.markers import lexicons, marker_frame
 
 
 def resolve_model(path: str | None) -> tuple[Path, str]:
@@ -57,12 +51,12 @@ def ship_model(spark: SparkSession, model: Path, mid: str) -> str:
 
 
 def scores_udf(model_file: str):
-    """The pandas UDF (text, language, n_words) -> struct of UDF_SCHEMA, reading the shipped model."""
+    """The pandas UDF (text, language, n_words) -> struct of SCORES_UDF, reading the shipped model."""
 
-    @F.pandas_udf(UDF_SCHEMA)
+    @F.pandas_udf(SCORES_UDF)
     def score(text: pd.Series, language: pd.Series, n_words: pd.Series) -> pd.DataFrame:
         frame = score_frame(text.tolist(), language.tolist(), n_words.tolist(), SparkFiles.get(model_file))
-        return pd.concat([frame, marker_frame(text.tolist())], axis=1)[list(_UDF_COLUMNS)]
+        return pd.concat([frame, marker_frame(text.tolist())], axis=1)[list(SCORES_UDF_COLUMNS)]
 
     return score
 
@@ -78,7 +72,7 @@ def score_documents(docs: DataFrame, model_file: str, mid: str, run_id: str) -> 
     frame = docs.select("doc_id", "crawl", "n_words", s)
     columns = []
     for f in SCORES.fields:
-        col = extra.get(f.name, F.col(f"s.{f.name}") if f.name in _UDF_COLUMNS else F.col(f.name))
+        col = extra.get(f.name, F.col(f"s.{f.name}") if f.name in SCORES_UDF_COLUMNS else F.col(f.name))
         columns.append(col.cast(f.dataType).alias(f.name))
     return frame.select(columns)
 

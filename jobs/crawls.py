@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from leakwatch.udfs.crawls import COLLINFO_URL, cache_path, from_collinfo, is_pre_chatgpt, load_crawls
+from leakwatch.schemas.values import is_pre_chatgpt
+from leakwatch.udfs.crawls import COLLINFO_URL, cache_path, from_collinfo, load_crawls
 from leakwatch.udfs.sources import FetchOptions, open_input
 
 

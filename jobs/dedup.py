@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import sys
 from dataclasses import dataclass
 
@@ -38,7 +37,8 @@ from leakwatch.jobs.warehouse import (
     table_path,
     write_text,
 )
-from leakwatch.schemas import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
+from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, SIGNATURE_DDL, URL_HISTORY
+from leakwatch.schemas.values import CC_CRAWL
 from leakwatch.udfs.minhash import (
     DedupOptions,
     fingerprint,
@@ -47,9 +47,7 @@ from leakwatch.udfs.minhash import (
     signature_frames,
 )
 
-CC_CRAWL = re.compile(r"^CC-MAIN-(\d{4})-(\d{2})$")
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band
-SIGNATURE_DDL = "doc_id long, n_shingles int, signature array<int>, band_hashes array<long>"
 
 
 class FingerprintMismatch(ConfigError):

@@ -20,8 +20,9 @@ from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
-from leakwatch.schemas import DOCUMENTS, INGEST_LOG
-from leakwatch.udfs.ingest import CRAWL_NAME, FileIngest, IngestOptions, crawl_from_path
+from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG
+from leakwatch.schemas.values import CRAWL_NAME
+from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path
 from leakwatch.udfs.sources import read_lines
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}

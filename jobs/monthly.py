@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import socket
 import sys
 import time
@@ -33,10 +32,9 @@ from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status, print_summary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
+from leakwatch.schemas.values import CC_CRAWL
 from leakwatch.udfs.crawls import load_crawls
 
-# Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
-MONTHLY_CRAWL = re.compile(r"^CC-MAIN-\d{4}-\d{2}$")
 LOCK_HELD_STATUS = 4
 
 
@@ -143,7 +141,8 @@ class WarehouseLock:
 def pending_crawls(crawls: list[dict], markers: dict[str, str], since: str | None) -> list[str]:
     """Ids of the crawls to run, oldest first: those not complete from `since` on (default: the
     earliest crawl with a marker, started or complete, else the newest crawl of the list)."""
-    ids = [c["id"] for c in crawls if MONTHLY_CRAWL.match(c["id"])]
+    # Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
+    ids = [c["id"] for c in crawls if CC_CRAWL.match(c["id"])]
     complete = {c for c, state in markers.items() if state == "complete"}
     if since is not None:
         if since not in ids:

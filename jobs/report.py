@@ -37,19 +37,18 @@ from leakwatch.jobs.warehouse import (
     table_path,
     write_bytes,
 )
-from leakwatch.schemas import STATS
+from leakwatch.schemas.tables import STATS
+from leakwatch.schemas.values import CHATGPT_RELEASE as CHATGPT_RELEASE_DATE
+from leakwatch.schemas.values import EXCESS_MARKERS, FILE_STATUSES, LEXICON_NAMES, MONTH_SLICES, VIEWS
 
-CHATGPT_RELEASE = pd.Timestamp("2022-11-30")
-VIEWS = ("captures", "unique", "first_seen")
+CHATGPT_RELEASE = pd.Timestamp(CHATGPT_RELEASE_DATE)
 VIEW_TITLES = {
     "captures": "every capture",
     "unique": "one page per near-duplicate cluster",
     "first_seen": "content first seen in this crawl",
 }
-MONTH_SLICES = ("fetch_month", "published_month")
 PROVENANCE_COLUMNS = ("model_id", "minhash_fingerprint", "extractor_version", "lexicon_version", "code_version",
                       "run_id")
-MARKERS = ("chatbot_leftovers", "llm_style_words", "neutral_control")
 EXAMPLES = 10
 SNIPPET_CHARS = 300
 TOP_VALUES = 8  # languages / TLDs shown, by documents
@@ -103,7 +102,7 @@ def load_health(spark: SparkSession, warehouse: str) -> Health | None:
     try:
         per_crawl = log.groupBy("crawl").agg(
             F.count("*").alias("files"),
-            *(F.sum((F.col("status") == s).cast("long")).alias(s) for s in ("ok", "partial", "failed")),
+            *(F.sum((F.col("status") == s).cast("long")).alias(s) for s in FILE_STATUSES),
             F.sum("records").alias("records"),
             F.sum("kept").alias("kept"),
         ).toPandas()
@@ -365,7 +364,7 @@ def chart_markers(stats: pd.DataFrame, crawls: pd.DataFrame) -> Figure:
                               (right, "_excess_pmw", "Excess over the pre-ChatGPT rate")):
         ax.set_title(title, loc="left", fontsize=10)
         plotted = []
-        for marker in MARKERS:
+        for marker in LEXICON_NAMES:
             column = marker + suffix
             if column not in rows or not rows[column].notna().any():
                 continue
@@ -523,8 +522,8 @@ def _dimension_table(rows: pd.DataFrame, dimension: str) -> str:
 
 def _markers_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
     rows = crawls[["crawl"]].merge(rows, on="crawl")
-    columns = [f"{m}_pmw" for m in MARKERS] + ["chatbot_leftovers_excess_pmw", "llm_style_words_excess_pmw",
-                                               "near_dup_share", "llm_site_share"]
+    columns = ([f"{m}_pmw" for m in LEXICON_NAMES] + [f"{m}_excess_pmw" for m in EXCESS_MARKERS]
+               + ["near_dup_share", "llm_site_share"])
     body = []
     for _, r in rows.iterrows():
         cells = [_text_cell(r["crawl"]), _cell(r["n_words"], count(r["n_words"]))]

@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
 
 from leakwatch import __version__
 from leakwatch.errors import StatsError
@@ -34,21 +33,17 @@ from leakwatch.jobs.warehouse import (
     table_path,
     write_text,
 )
-from leakwatch.schemas import STATS
+from leakwatch.schemas.calibration import Calibration, parse_calibration
+from leakwatch.schemas.tables import BOOTSTRAP_ROWS, STATS, STATS_KEY
+from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
 from leakwatch.udfs.classifier import default_model_path
-from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
-from leakwatch.udfs.estimate import Calibration, StatsOptions, estimate_prevalence
-from leakwatch.udfs.markers import LEXICON_NAMES
+from leakwatch.udfs.crawls import load_crawls
+from leakwatch.udfs.estimate import StatsOptions, estimate_prevalence
 
-KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
-CALIBRATION_FILE_KEYS = {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}
 # A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the
 # same TPR/FPR as the rows) is at least this; a raw flagged share of 0.5 would be out of reach of a
 # classifier whose TPR is below 0.5, and within reach of human sites where FPR is high.
 SITE_LLM_SHARE = 0.5
-UNKNOWN = "unknown"
-# Markers whose excess over the pre-ChatGPT baseline is reported (the neutral control has none).
-EXCESS_MARKERS = ("chatbot_leftovers", "llm_style_words")
 
 
 def _say(message: str) -> None:
@@ -77,33 +72,15 @@ def _is_file(calibration: str) -> bool:
 
 
 def load_calibration_file(spark: SparkSession, path: str, threshold: float | None) -> ResolvedCalibration:
-    """A calibration JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (any Hadoop path)."""
+    """A calibration file (schemas.calibration, any Hadoop path), checked against --threshold if given."""
     text = read_text(spark, path)
     if text is None:
         raise StatsError(f"calibration file {path} not found: pass a card slice name or an existing JSON file")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StatsError(f"calibration file {path} is not JSON: {exc}") from exc
-    if not isinstance(data, dict) or set(data) != CALIBRATION_FILE_KEYS:
-        found = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise StatsError(f"calibration file {path} must have exactly the keys {sorted(CALIBRATION_FILE_KEYS)}; "
-                         f"found {found}")
-    counts = {k: data[k] for k in ("tp", "n_pos", "fp", "n_neg")}
-    if not all(isinstance(v, int) and v >= 0 for v in counts.values()) or not (
-        counts["n_pos"] > 0 and counts["n_neg"] > 0 and counts["tp"] <= counts["n_pos"]
-        and counts["fp"] <= counts["n_neg"]
-    ):
-        raise StatsError(f"calibration file {path}: tp, n_pos, fp, n_neg must be counts with 0 <= tp <= n_pos, "
-                         f"0 <= fp <= n_neg and n_pos, n_neg > 0; found {counts}")
-    if threshold is not None and not math.isclose(threshold, float(data["threshold"])):
-        raise StatsError(f"--threshold {threshold} differs from the threshold {data['threshold']} of calibration "
+    data = parse_calibration(text, path)
+    if threshold is not None and not math.isclose(threshold, data.threshold):
+        raise StatsError(f"--threshold {threshold} differs from the threshold {data.threshold} of calibration "
                          f"file {path}: its counts hold at its own threshold only; drop --threshold")
-    return ResolvedCalibration(
-        threshold=float(data["threshold"]),
-        counts=Calibration(counts["tp"], counts["n_pos"], counts["fp"], counts["n_neg"]),
-        label=f"file:{path} ({data['source']})",
-    )
+    return ResolvedCalibration(threshold=data.threshold, counts=data.counts, label=f"file:{path} ({data.source})")
 
 
 def find_card(model_id: str, options: StatsOptions, model_path: str | None) -> tuple[dict, str]:
@@ -301,24 +278,16 @@ def page_rows(joined: DataFrame, top_domains: list[str], threshold: float) -> Da
 def per_domain(pages: DataFrame, options: StatsOptions, calibration: ResolvedCalibration) -> DataFrame:
     """Per row key and registered domain: page counts, sums, and its hosts judged for the site share."""
     sums = [F.sum(c).alias(c) for c in ("scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")]
-    hosts = pages.groupBy(*KEY, "domain_key", "host_key").agg(F.count("*").alias("n_docs"), *sums)
+    hosts = pages.groupBy(*STATS_KEY, "domain_key", "host_key").agg(F.count("*").alias("n_docs"), *sums)
     c = calibration.counts
     # flagged / scored >= FPR + SITE_LLM_SHARE * (TPR - FPR) <=> the host's corrected share >= SITE_LLM_SHARE
     site_cutoff = c.fpr + SITE_LLM_SHARE * (c.tpr - c.fpr)
     judged = F.col("scored") >= max(options.min_site_docs, 1)
-    return hosts.groupBy(*KEY, "domain_key").agg(
+    return hosts.groupBy(*STATS_KEY, "domain_key").agg(
         *[F.sum(x).alias(x) for x in ("n_docs", "scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")],
         F.sum(judged.cast("long")).alias("n_sites"),
         F.sum((judged & (F.col("flagged") >= site_cutoff * F.col("scored"))).cast("long")).alias("llm_sites"),
     )
-
-
-ROW_SCHEMA = StructType(
-    [StructField(k, StringType(), False) for k in KEY]
-    + [StructField(n, LongType(), False) for n in ("n_docs", "n_domains", "n_scored", "n_flagged", "n_sites",
-                                                  "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)]
-    + [StructField(n, DoubleType(), True) for n in ("mean_p_llm", "raw_share", "prevalence", "ci_low", "ci_high")]
-)
 
 
 def row_seed(seed: int, key: tuple) -> int:
@@ -333,11 +302,11 @@ def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
     def one_row(domains: pd.DataFrame) -> pd.DataFrame:
         # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.
         domains = domains.sort_values("domain_key", kind="stable")
-        key = tuple(domains[k].iloc[0] for k in KEY)
+        key = tuple(domains[k].iloc[0] for k in STATS_KEY)
         est = estimate_prevalence(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), counts,
                                   replicates=replicates, seed=row_seed(seed, key), level=level)
         n_scored = int(domains["scored"].sum())
-        out = dict(zip(KEY, key, strict=True))
+        out = dict(zip(STATS_KEY, key, strict=True))
         out.update({
             "n_docs": int(domains["n_docs"].sum()), "n_domains": len(domains), "n_scored": n_scored,
             "n_flagged": int(domains["flagged"].sum()),
@@ -346,7 +315,7 @@ def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
             **({"raw_share": est.raw_share, "prevalence": est.prevalence, "ci_low": est.ci_low, "ci_high": est.ci_high}
                if n_scored else dict.fromkeys(("raw_share", "prevalence", "ci_low", "ci_high"))),
         })
-        return pd.DataFrame([out], columns=ROW_SCHEMA.fieldNames())
+        return pd.DataFrame([out], columns=BOOTSTRAP_ROWS.fieldNames())
 
     return one_row
 
@@ -410,20 +379,20 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
          f"{len(domains)} registered domains get their own rows")
 
     pages = page_rows(joined, domains, calibration.threshold)
-    grouped = per_domain(pages, options, calibration).groupBy(*KEY)
+    grouped = per_domain(pages, options, calibration).groupBy(*STATS_KEY)
     # Kept once computed: the baseline and the rows both read them, and the bootstrap must run once.
-    rows = grouped.applyInPandas(bootstrap_rows(calibration, options), ROW_SCHEMA).persist()
+    rows = grouped.applyInPandas(bootstrap_rows(calibration, options), BOOTSTRAP_ROWS).persist()
     out = table_path(warehouse, "stats")
     _say(f"aggregating per domain and bootstrapping every row ({options.replicates} replicates)")
     with stage_progress(spark, "stats", unit="tasks"):
         n_rows = rows.count()
     _say(f"writing {n_rows} rows to {out}")
     table = finish_rows(rows, crawl_frame(spark, per_crawl), calibration, options, model_id, config.run_id)
-    table.coalesce(1).sortWithinPartitions(*KEY).write.mode("overwrite").parquet(out)
+    table.coalesce(1).sortWithinPartitions(*STATS_KEY).write.mode("overwrite").parquet(out)
     rows.unpersist()
 
     # The stats table is small (rows, not pages): the CSV and JSON copies are made on the driver.
-    frame = spark.read.parquet(out).toPandas().sort_values(KEY, kind="stable").reset_index(drop=True)
+    frame = spark.read.parquet(out).toPandas().sort_values(list(STATS_KEY), kind="stable").reset_index(drop=True)
     csv_path, json_path = f"{out}.csv", f"{out}.json"
     write_text(spark, csv_path, frame.to_csv(index=False))
     # json.dumps writes floats at full precision (pandas' to_json stops at 15 digits).

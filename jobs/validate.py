@@ -30,12 +30,13 @@ from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.train import DEFAULT_DATA, Example, read_corpus
 from leakwatch.jobs.warehouse import read_documents, table_path
+from leakwatch.schemas.calibration import write_calibration
+from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
 from leakwatch.udfs.classifier import MODEL_FILE, score_frame
-from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
+from leakwatch.udfs.crawls import load_crawls
 from leakwatch.udfs.inject import (
     CALIBRATION,
     INJECTION,
-    VIEWS,
     PlannedPage,
     ValidateOptions,
     compare,
@@ -129,17 +130,6 @@ def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: i
         "extracted": extracted_counts([e.text for e in examples], llm, model, threshold, f"{seed}:calibration"),
         "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
     }
-
-
-def write_calibration(path: Path, counts: dict, source: str) -> Path:
-    """A calibration file with exactly the keys the stats job reads; refuses counts that cannot correct."""
-    data = {"source": source, "threshold": counts["threshold"], "tp": counts["tp"], "n_pos": counts["n_pos"],
-            "fp": counts["fp"], "n_neg": counts["n_neg"]}
-    if not data["n_pos"] or not data["n_neg"] or data["tp"] / data["n_pos"] <= data["fp"] / data["n_neg"]:
-        raise ConfigError(f"{source}: {data['tp']}/{data['n_pos']} LLM and {data['fp']}/{data['n_neg']} human "
-                          "scored texts flagged: TPR must exceed FPR to correct; use more calibration data")
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    return path
 
 
 def write_shards(

@@ -13,7 +13,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from leakwatch.errors import TableMissing
-from leakwatch.schemas import SCHEMA_VERSIONS
+from leakwatch.schemas.tables import SCHEMA_VERSIONS
 
 
 def table_path(warehouse: str, table: str) -> str:

@@ -1,4 +1,4 @@
-"""StructTypes of the warehouse tables, versioned.
+"""StructTypes of the warehouse tables, versioned, and of the rows Spark's pandas functions return.
 
 A change to a table's columns bumps its version in SCHEMA_VERSIONS; jobs refuse to append rows of
 one version to a table written with another.
@@ -19,6 +19,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES
+
 SCHEMA_VERSIONS = {
     "documents": 1,
     "ingest_log": 1,
@@ -29,24 +31,6 @@ SCHEMA_VERSIONS = {
     "scores": 1,
     "stats": 1,
 }
-
-# Why a record was not kept. Every record of an input file ends up kept, skipped for one of
-# these reasons, or counted as lost in a `partial`/`failed` file.
-SKIP_REASONS = (
-    "record_type",      # warcinfo, request, metadata, resource, ... (also counted by type)
-    "revisit",          # revisit records carry no payload
-    "not_http",         # a response whose payload is not an HTTP message
-    "http_status",      # not 200
-    "not_html",         # content type other than HTML/XHTML
-    "too_large",        # payload above --max-payload-bytes (gzip-bomb / huge-record guard)
-    "undecodable",      # payload could not be read or decoded (bad chunking, bad encoding, ...)
-    "extract_error",    # the HTML parser/extractor raised or gave up
-    "empty_text",       # no main-content text at all
-    "short_text",       # fewer than --min-text-chars of main-content text
-    "truncated",        # the record's block ends early (the file is then `partial`)
-    "no_url",           # response without a WARC-Target-URI
-    "crawl_unknown",    # the file's crawl cannot be told (the file is then `failed`)
-)
 
 DOCUMENTS = StructType(
     [
@@ -161,9 +145,7 @@ SCORES = StructType(
         StructField("scored", BooleanType(), False),  # English and >= the model card's min_words
         StructField("model_id", StringType(), False),  # sha256 prefix of the model file
         StructField("n_words", IntegerType(), False),
-        StructField("chatbot_leftovers", IntegerType(), False),
-        StructField("llm_style_words", IntegerType(), False),
-        StructField("neutral_control", IntegerType(), False),
+        *[StructField(name, IntegerType(), False) for name in LEXICON_NAMES],
         StructField("marker_terms", MapType(StringType(), IntegerType()), False),  # hits only
         StructField("lexicon_version", StringType(), False),
         StructField("run_id", StringType(), False),
@@ -196,11 +178,9 @@ STATS = StructType(
         StructField("llm_site_share", DoubleType(), True),  # share of those hosts mostly flagged
         StructField("near_dup_share", DoubleType(), True),  # documents in a cluster of 2 or more
         StructField("n_words", LongType(), False),
-        StructField("chatbot_leftovers_pmw", DoubleType(), True),  # marker hits per million words
-        StructField("llm_style_words_pmw", DoubleType(), True),
-        StructField("neutral_control_pmw", DoubleType(), True),
-        StructField("chatbot_leftovers_excess_pmw", DoubleType(), True),  # minus the pre-ChatGPT rate
-        StructField("llm_style_words_excess_pmw", DoubleType(), True),
+        # Marker hits per million words, then the excess over the pre-ChatGPT rate.
+        *[StructField(f"{name}_pmw", DoubleType(), True) for name in LEXICON_NAMES],
+        *[StructField(f"{name}_excess_pmw", DoubleType(), True) for name in EXCESS_MARKERS],
         StructField("threshold", DoubleType(), False),
         StructField("tpr", DoubleType(), False),
         StructField("fpr", DoubleType(), False),
@@ -214,3 +194,24 @@ STATS = StructType(
         StructField("run_id", StringType(), False),
     ]
 )
+
+# The key of a stats row: time slice, period, crawl, view, dimension and value.
+STATS_KEY = ("time_slice", "period", "crawl", "view", "dimension", "value")
+
+# What the stats job's bootstrap (an applyInPandas function, one call per row key) returns: the row's
+# totals and its estimate; the job then adds rates, baselines and provenance to make a STATS row.
+BOOTSTRAP_ROWS = StructType(
+    [StructField(k, StringType(), False) for k in STATS_KEY]
+    + [StructField(n, LongType(), False) for n in ("n_docs", "n_domains", "n_scored", "n_flagged", "n_sites",
+                                                  "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)]
+    + [StructField(n, DoubleType(), True) for n in ("mean_p_llm", "raw_share", "prevalence", "ci_low", "ci_high")]
+)
+
+# What dedup's signature function (mapInPandas) returns per document.
+SIGNATURE_DDL = "doc_id long, n_shingles int, signature array<int>, band_hashes array<long>"
+
+# The columns of SCORES that classify's scoring UDF computes; the job adds ids, provenance and the
+# model id around them. Arrow hands every UDF column back as nullable; the job casts to SCORES.
+SCORES_UDF_COLUMNS = ("p_llm", "scored", *LEXICON_NAMES, "marker_terms")
+SCORES_UDF = StructType([StructField(f.name, f.dataType, True) for f in SCORES.fields
+                         if f.name in SCORES_UDF_COLUMNS])

@@ -12,7 +12,8 @@ from collections import Counter
 import numpy as np
 import xxhash
 
-from leakwatch.udfs.markers import LEXICON_NAMES, Lexicons, lexicons
+from leakwatch.schemas.values import LEXICON_NAMES
+from leakwatch.udfs.markers import Lexicons, lexicons
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")

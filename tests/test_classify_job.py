@@ -13,7 +13,7 @@ import pytest
 
 from leakwatch.jobs.classify import classify, score_documents, ship_model
 from leakwatch.jobs.config import Config
-from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES
+from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES
 from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
 from leakwatch.udfs.markers import marker_frame
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from leakwatch.jobs.cli import main
-from leakwatch.udfs.crawls import is_pre_chatgpt, load_crawls
+from leakwatch.schemas.values import is_pre_chatgpt
+from leakwatch.udfs.crawls import load_crawls
 
 from .servers import StaticServer
 

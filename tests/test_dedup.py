@@ -22,7 +22,7 @@ from leakwatch.jobs.dedup import (
     crawl_order_key,
     dedup_crawls,
 )
-from leakwatch.schemas import CLUSTERS, DOCUMENTS
+from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.udfs.text import text_hash, words
 
@@ -242,7 +242,7 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
 
 def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
     from leakwatch.jobs.cli import main
-    from leakwatch.schemas import INGEST_LOG
+    from leakwatch.schemas.tables import INGEST_LOG
 
     warehouse = str(tmp_path / "wh")
     rng = random.Random(4)

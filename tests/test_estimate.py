@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from leakwatch.udfs.estimate import MAX_BLOCK_CELLS, Calibration, adjusted_prevalence, estimate_prevalence
+from leakwatch.schemas.calibration import Calibration
+from leakwatch.udfs.estimate import MAX_BLOCK_CELLS, adjusted_prevalence, estimate_prevalence
 
 
 def simulate(rng, prevalence, tpr, fpr, domains=300, calibration_size=2000):

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from leakwatch.schemas import SKIP_REASONS
+from leakwatch.schemas.values import SKIP_REASONS
 from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path, parse_content_type, parse_warc_date
 from leakwatch.udfs.samples import Page, human_paragraphs
 

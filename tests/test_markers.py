@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from leakwatch.schemas.values import LEXICON_NAMES
 from leakwatch.udfs.markers import (
     LEXICON_FILE,
-    LEXICON_NAMES,
     LexiconError,
     compile_lexicons,
     count_markers,

@@ -16,7 +16,7 @@ from PIL import Image
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.report import run_report
-from leakwatch.schemas import DOCUMENTS, INGEST_LOG, SCORES, STATS
+from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES, STATS
 
 pytestmark = pytest.mark.spark
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leakwatch.schemas import SKIP_REASONS
+from leakwatch.schemas.values import SKIP_REASONS
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 
 from .conftest import SHARED_DATA

@@ -23,9 +23,10 @@ from leakwatch.jobs.stats import (
     negative_control,
     run_stats,
 )
-from leakwatch.schemas import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
+from leakwatch.schemas.calibration import Calibration
+from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
 from leakwatch.udfs.classifier import default_model_path, model_id
-from leakwatch.udfs.estimate import Calibration, StatsOptions
+from leakwatch.udfs.estimate import StatsOptions
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 MODEL = "sha256:0123456789abcdef"

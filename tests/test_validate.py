@@ -18,12 +18,12 @@ from leakwatch.jobs.cli import main
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.train import read_corpus
 from leakwatch.jobs.validate import CALIBRATION_FILE, MARKER, calibrate, check_options, halves, prepare_out, validate
+from leakwatch.schemas.values import VIEWS
 from leakwatch.udfs.classifier import default_model_path, score_frame
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 from leakwatch.udfs.inject import (
     CALIBRATION,
     INJECTION,
-    VIEWS,
     ValidateOptions,
     compare,
     page_html,

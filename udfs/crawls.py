@@ -13,7 +13,6 @@ from importlib import resources
 from pathlib import Path
 
 COLLINFO_URL = "https://index.commoncrawl.org/collinfo.json"
-CHATGPT_CUTOFF = "CC-MAIN-2022-40"  # the last crawl before ChatGPT's release (2022-11-30)
 
 
 def cache_path() -> Path:
@@ -39,7 +38,3 @@ def load_crawls() -> list[dict]:
         return json.loads(cached.read_text("utf-8"))
     return json.loads(resources.files("leakwatch.udfs").joinpath("data/crawls.json").read_text("utf-8"))
 
-
-def is_pre_chatgpt(crawl: str) -> bool:
-    """True for Common Crawl crawls captured before ChatGPT (<= CC-MAIN-2022-40)."""
-    return crawl.startswith("CC-MAIN-") and crawl <= CHATGPT_CUTOFF

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leakwatch.schemas.calibration import Calibration
+
 # The bootstrap draws a (replicates x clusters) weight matrix a block of rows at a time; a block
 # holds at most this many cells (8 bytes each), so a crawl with millions of domains stays in memory.
 MAX_BLOCK_CELLS = 4_000_000
@@ -39,26 +41,6 @@ class StatsOptions:
     card: str | None = None  # model card JSON; default: the card beside the model whose id the scores carry
     top_domains: int = 50  # registered domains with the most documents over the series get their own rows
     min_site_docs: int = 10  # scored pages a host needs to be judged in the site share
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Counts behind a classifier's TPR and FPR at its operating threshold."""
-
-    true_positives: int
-    positives: int
-    false_positives: int
-    negatives: int
-
-    @property
-    def tpr(self) -> float:
-        """Share of LLM texts flagged."""
-        return self.true_positives / self.positives
-
-    @property
-    def fpr(self) -> float:
-        """Share of human texts flagged."""
-        return self.false_positives / self.negatives
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Records come from udfs.warcframe: warcio's records, read by a fast path for clean gzip-per-record
 WARC members and by warcio itself for everything else.
 
-Every record read is counted once: kept, or skipped with a reason from schemas' SKIP_REASONS.
+Every record read is counted once: kept, or skipped with a reason from leakwatch.schemas.values.SKIP_REASONS.
 Damage ends the file early: the records before it are kept and the file is `partial`; a file
 that cannot be opened or read at all is `failed`. Nothing here raises past `FileIngest.documents`.
 """
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from leakwatch.schemas.values import CC_CRAWL_IN_PATH, CRAWL_NAME
 from leakwatch.udfs.html import decode_html, looks_like_html, main_text, published_date
 from leakwatch.udfs.langid import check_model, identify_languages
 from leakwatch.udfs.sources import FetchOptions, open_input
@@ -33,8 +34,6 @@ EXTRACTOR_VERSION = "leakwatch-extract/2 resiliparse/{} warcio/{}".format(
     importlib.metadata.version("resiliparse"), importlib.metadata.version("warcio")
 )
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
-CRAWL_IN_PATH = re.compile(r"(CC-MAIN-\d{4}-\d{2})")
-CRAWL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Room for WARC and HTTP headers in a gzip member beyond the payload cap: a bigger member is left to
 # warcio, which streams it and skips it as too_large.
 MEMBER_HEADROOM = 1 << 20
@@ -131,7 +130,7 @@ class TruncatedRecord(EOFError):
 
 def crawl_from_path(path: str) -> str | None:
     """The CC-MAIN-YYYY-WW crawl id in a Common Crawl path, if any."""
-    match = CRAWL_IN_PATH.search(path)
+    match = CC_CRAWL_IN_PATH.search(path)
     return match.group(1) if match else None
 
 

@@ -25,7 +25,6 @@ from leakwatch.udfs.samples import Page, render_page
 CALIBRATION = "calibration"
 INJECTION = "injection"
 SPLIT_SALT = "leakwatch-validate-v1"
-VIEWS = ("captures", "unique", "first_seen")
 # Two crawls before ChatGPT (the negative control) and four after, at growing LLM shares.
 DEFAULT_CRAWLS = (
     "CC-MAIN-2021-04", "CC-MAIN-2022-33", "CC-MAIN-2023-14", "CC-MAIN-2023-50", "CC-MAIN-2024-33", "CC-MAIN-2025-30",

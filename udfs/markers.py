@@ -13,11 +13,10 @@ from typing import Any
 
 import pandas as pd
 
+from leakwatch.schemas.values import LEXICON_NAMES
 from leakwatch.udfs.text import words
 
 LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicons.json"
-# The scores table has one count column per lexicon; the file must define exactly these.
-LEXICON_NAMES = ("chatbot_leftovers", "llm_style_words", "neutral_control")
 
 
 class LexiconError(ValueError):

@@ -342,7 +342,7 @@ def _shares(pages: list[SamplePage]) -> dict:
 
 def sample_truth(plan: dict[str, list[SamplePage]]) -> dict[str, dict]:
     """Per crawl and view (captures, unique, first_seen): pages, LLM pages and their shares."""
-    from leakwatch.udfs.crawls import is_pre_chatgpt
+    from leakwatch.schemas.values import is_pre_chatgpt
 
     truth, seen = {}, set()
     for crawl, pages in plan.items():
