@@ -14,7 +14,7 @@ from leakwatch.jobs.config import build_config
 COMMAND_MODULES = (
     "leakwatch.jobs.extract",
     "leakwatch.jobs.run",
-    "leakwatch.jobs.crawls",
+    "leakwatch.crawls",
     "leakwatch.jobs.demo",
     "leakwatch.jobs.dedup",
     "leakwatch.jobs.train",

@@ -22,8 +22,8 @@ from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG
 from leakwatch.schemas.values import CRAWL_NAME
+from leakwatch.sources import read_lines
 from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path
-from leakwatch.udfs.sources import read_lines
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")

@@ -1,6 +1,6 @@
 """`leakwatch monthly`: bring a warehouse up to date with Common Crawl, one crawl at a time.
 
-Reads the crawl list (`udfs.crawls.load_crawls`), picks the crawls from `--since` on that the
+Reads the crawl list (`leakwatch.crawls.load_crawls`), picks the crawls from `--since` on that the
 warehouse has not completed, and runs each, oldest first: extract (resuming per input file) ->
 dedup against the cross-crawl index -> classify; then stats over the whole series and the report.
 Each crawl has a marker `_monthly/<crawl>.json`: `started` when its extract begins, `complete`
@@ -27,13 +27,13 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from leakwatch import __version__
+from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError, InputError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status, print_summary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.values import CC_CRAWL
-from leakwatch.udfs.crawls import load_crawls
 
 LOCK_HELD_STATUS = 4
 

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch import __version__
+from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
@@ -37,7 +38,6 @@ from leakwatch.schemas.calibration import Calibration, parse_calibration
 from leakwatch.schemas.tables import BOOTSTRAP_ROWS, STATS, STATS_KEY
 from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
 from leakwatch.udfs.classifier import default_model_path
-from leakwatch.udfs.crawls import load_crawls
 from leakwatch.udfs.estimate import StatsOptions, estimate_prevalence
 
 # A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the

@@ -23,6 +23,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.classify import resolve_model
 from leakwatch.jobs.config import Config
@@ -33,7 +34,6 @@ from leakwatch.jobs.warehouse import read_documents, table_path
 from leakwatch.schemas.calibration import write_calibration
 from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
 from leakwatch.udfs.classifier import MODEL_FILE, score_frame
-from leakwatch.udfs.crawls import load_crawls
 from leakwatch.udfs.inject import (
     CALIBRATION,
     INJECTION,

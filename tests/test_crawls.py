@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from leakwatch.crawls import load_crawls
 from leakwatch.jobs.cli import main
 from leakwatch.schemas.values import is_pre_chatgpt
-from leakwatch.udfs.crawls import load_crawls
 
 from .servers import StaticServer
 

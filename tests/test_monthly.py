@@ -48,7 +48,7 @@ def crawl_entry(crawl: str) -> dict:
 
 
 def list_crawls(cache: Path, crawls: list[str]) -> None:
-    """The crawl list `udfs.crawls.load_crawls` reads ($XDG_CACHE_HOME/leakwatch/crawls.json)."""
+    """The crawl list `leakwatch.crawls.load_crawls` reads ($XDG_CACHE_HOME/leakwatch/crawls.json)."""
     (cache / "leakwatch").mkdir(parents=True, exist_ok=True)
     (cache / "leakwatch" / "crawls.json").write_text(json.dumps([crawl_entry(c) for c in crawls]))
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from leakwatch.sources import FetchOptions, PermanentError, RetriesExhausted, open_input, read_lines, s3_client
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-from leakwatch.udfs.sources import FetchOptions, PermanentError, RetriesExhausted, open_input, read_lines, s3_client
 
 from .servers import Faults, FaultyProxy, StaticServer, self_signed_cert
 from .warcs import english_page, write_pages

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakwatch.schemas.values import CC_CRAWL_IN_PATH, CRAWL_NAME
+from leakwatch.sources import FetchOptions, open_input
 from leakwatch.udfs.html import decode_html, looks_like_html, main_text, published_date
 from leakwatch.udfs.langid import check_model, identify_languages
-from leakwatch.udfs.sources import FetchOptions, open_input
 from leakwatch.udfs.text import hash64, text_hash
 from leakwatch.udfs.urls import url_parts
 from leakwatch.udfs.warcframe import Records
