@@ -15,9 +15,9 @@ import json
 
 import numpy as np
 
+from leakwatch.estimators.adjusted_cc import estimate_prevalence
 from leakwatch.schemas.calibration import Calibration
 from leakwatch.udfs.classifier import default_model_path
-from leakwatch.udfs.estimate import estimate_prevalence
 
 
 def main() -> None:

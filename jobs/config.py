@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakwatch.errors import ConfigError
+from leakwatch.estimators.options import StatsOptions
 from leakwatch.udfs.classifier import ClassifyOptions
-from leakwatch.udfs.estimate import StatsOptions
 from leakwatch.udfs.ingest import IngestOptions
 from leakwatch.udfs.inject import ValidateOptions
 from leakwatch.udfs.minhash import DedupOptions

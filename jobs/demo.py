@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakwatch.errors import ConfigError
+from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
@@ -17,7 +18,6 @@ from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.validate import model_threshold
 from leakwatch.schemas.calibration import write_calibration
-from leakwatch.udfs.estimate import StatsOptions
 from leakwatch.udfs.inject import extracted_counts
 from leakwatch.udfs.samples import build_samples, calibration_texts
 

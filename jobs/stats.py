@@ -11,18 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import subprocess
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from leakwatch import __version__
+from leakwatch import code_version
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
+from leakwatch.estimators.base import estimator_class
+from leakwatch.estimators.calibration import (
+    ResolvedCalibration,
+    card_calibration,
+    check_can_correct,
+    find_card,
+    from_file,
+    is_calibration_file,
+    negative_control,
+)
+from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
@@ -34,11 +42,9 @@ from leakwatch.jobs.warehouse import (
     table_path,
     write_text,
 )
-from leakwatch.schemas.calibration import Calibration, parse_calibration
+from leakwatch.schemas.calibration import parse_calibration
 from leakwatch.schemas.tables import BOOTSTRAP_ROWS, STATS, STATS_KEY
 from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
-from leakwatch.udfs.classifier import default_model_path
-from leakwatch.udfs.estimate import StatsOptions, estimate_prevalence
 
 # A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the
 # same TPR/FPR as the rows) is at least this; a raw flagged share of 0.5 would be out of reach of a
@@ -50,119 +56,23 @@ def _say(message: str) -> None:
     print(f"stats: {message}", file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True)
-class ResolvedCalibration:
-    """TPR and FPR counts at one threshold, and a label saying where they came from."""
-
-    threshold: float
-    counts: Calibration
-    label: str
-
-    def summary(self) -> dict:
-        """JSON-ready description for the job's summary."""
-        c = self.counts
-        return {
-            "source": self.label, "threshold": self.threshold, "tp": c.true_positives, "n_pos": c.positives,
-            "fp": c.false_positives, "n_neg": c.negatives, "tpr": round(c.tpr, 4), "fpr": round(c.fpr, 4),
-        }
-
-
-def _is_file(calibration: str) -> bool:
-    return calibration.endswith(".json") or "/" in calibration
-
-
 def load_calibration_file(spark: SparkSession, path: str, threshold: float | None) -> ResolvedCalibration:
-    """A calibration file (schemas.calibration, any Hadoop path), checked against --threshold if given."""
+    """A calibration file (schemas.calibration) at any Hadoop path, checked against --threshold if given."""
     text = read_text(spark, path)
     if text is None:
         raise StatsError(f"calibration file {path} not found: pass a card slice name or an existing JSON file")
-    data = parse_calibration(text, path)
-    if threshold is not None and not math.isclose(threshold, data.threshold):
-        raise StatsError(f"--threshold {threshold} differs from the threshold {data.threshold} of calibration "
-                         f"file {path}: its counts hold at its own threshold only; drop --threshold")
-    return ResolvedCalibration(threshold=data.threshold, counts=data.counts, label=f"file:{path} ({data.source})")
-
-
-def find_card(model_id: str, options: StatsOptions, model_path: str | None) -> tuple[dict, str]:
-    """(card, path) of the model card whose model_id is `model_id`: --card, else beside the models."""
-    if options.card:
-        candidates = [Path(options.card)]
-    else:
-        folders = {default_model_path().parent}
-        if model_path:
-            folders.add(Path(model_path).parent)
-        candidates = sorted(p for folder in folders if folder.is_dir() for p in folder.glob("*.card.json"))
-    for path in candidates:
-        try:
-            card = json.loads(path.read_text("utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            if options.card:
-                raise StatsError(f"model card {path} cannot be read: {exc}") from exc
-            continue
-        if card.get("model", {}).get("model_id") == model_id:
-            return card, str(path)
-        if options.card:
-            raise StatsError(f"model card {path} is for model {card.get('model', {}).get('model_id')}, but the "
-                             f"scores come from {model_id}: pass that model's card")
-    raise StatsError(
-        f"no model card for {model_id} (the model that produced the scores) among "
-        f"{', '.join(map(str, candidates)) or 'no *.card.json files'}: pass --card PATH, or --calibration FILE "
-        f"with that model's TPR/FPR counts"
-    )
-
-
-def _slice_row(card: dict, card_path: str, name: str, threshold: float) -> dict:
-    slices = card.get("calibration", {}).get("slices", {})
-    if name not in slices:
-        raise StatsError(f"calibration slice {name!r} is not in {card_path}; slices: {', '.join(sorted(slices))}")
-    for row in slices[name]:
-        if math.isclose(row["threshold"], threshold):
-            return row
-    known = ", ".join(f"{r['threshold']:g}" for r in slices[name])
-    raise StatsError(f"threshold {threshold:g} is not in slice {name!r} of {card_path}; pass one of: {known}")
-
-
-def card_calibration(card: dict, card_path: str, options: StatsOptions) -> ResolvedCalibration:
-    """TPR from slice `options.calibration` and FPR from `options.fpr_slice` of a card, at the threshold."""
-    threshold = options.threshold if options.threshold is not None else card["operating_threshold"]["value"]
-    tpr_row = _slice_row(card, card_path, options.calibration, threshold)
-    fpr_name = options.calibration if options.fpr_slice in ("same", "", options.calibration) else options.fpr_slice
-    fpr_row = _slice_row(card, card_path, fpr_name, threshold)
-    if not tpr_row["n_pos"]:
-        raise StatsError(f"slice {options.calibration!r} of {card_path} has no LLM texts, so no TPR: "
-                         "pass another --calibration slice")
-    if not fpr_row["n_neg"]:
-        raise StatsError(f"slice {fpr_name!r} of {card_path} has no human texts, so no FPR: pass another --fpr-slice")
-    label = f"card:{card['model']['model_id']} tpr:{options.calibration} fpr:{fpr_name} @ {threshold:g}"
-    return ResolvedCalibration(
-        threshold=float(threshold),
-        counts=Calibration(tpr_row["tp"], tpr_row["n_pos"], fpr_row["fp"], fpr_row["n_neg"]),
-        label=label,
-    )
+    return from_file(parse_calibration(text, path), path, threshold)
 
 
 def resolve_calibration(spark: SparkSession, config: Config, model_id: str) -> ResolvedCalibration:
-    """The calibration the options ask for, checked to be able to correct (TPR > FPR)."""
+    """The calibration the options ask for (a file, else slices of the model's card), able to correct."""
     options = config.stats
-    if _is_file(options.calibration):
+    if is_calibration_file(options.calibration):
         resolved = load_calibration_file(spark, options.calibration, options.threshold)
     else:
         card, card_path = find_card(model_id, options, config.classify.model)
         resolved = card_calibration(card, card_path, options)
-    if resolved.counts.tpr <= resolved.counts.fpr:
-        raise StatsError(f"TPR {resolved.counts.tpr:.3f} <= FPR {resolved.counts.fpr:.3f} ({resolved.label}): "
-                         "the flags carry no signal to correct; choose another --threshold or calibration")
-    return resolved
-
-
-def code_version() -> str:
-    """leakwatch's version, plus the git short hash of the checkout when there is one."""
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return __version__
-    return f"{__version__}+g{out.stdout.strip()}" if out.returncode == 0 and out.stdout.strip() else __version__
+    return check_can_correct(resolved)
 
 
 def _read_table(spark: SparkSession, warehouse: str, table: str, command: str) -> DataFrame:
@@ -297,14 +207,14 @@ def row_seed(seed: int, key: tuple) -> int:
 
 def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
     """The applyInPandas function: one row key's domains -> that row's totals, estimate and CI."""
-    counts, replicates, seed, level = calibration.counts, options.replicates, options.seed, options.level
+    estimator = estimator_class(options.estimator)(calibration.counts, options.replicates, options.level)
+    seed = options.seed
 
     def one_row(domains: pd.DataFrame) -> pd.DataFrame:
         # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.
         domains = domains.sort_values("domain_key", kind="stable")
         key = tuple(domains[k].iloc[0] for k in STATS_KEY)
-        est = estimate_prevalence(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), counts,
-                                  replicates=replicates, seed=row_seed(seed, key), level=level)
+        est = estimator.estimate(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), row_seed(seed, key))
         n_scored = int(domains["scored"].sum())
         out = dict(zip(STATS_KEY, key, strict=True))
         out.update({
@@ -419,19 +329,6 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
         "calibration": calibration.summary(),
         "crawls": {r.crawl: {k: _plain(getattr(r, k)) for k in columns} for r in headline.itertuples()},
     }
-
-
-def negative_control(headline: pd.DataFrame, calibration: ResolvedCalibration) -> dict:
-    """Per pre-ChatGPT crawl: does its flagged share fit the FPR (within 2 standard errors of both counts)?"""
-    fpr, n_neg = calibration.counts.fpr, calibration.counts.negatives
-    checks = {}
-    for row in headline[headline.pre_chatgpt & (headline.n_scored > 0)].itertuples():
-        # Binomial errors of the crawl's share and of the calibration's FPR, without site clustering (which
-        # would widen them): a strict check, meant to warn early.
-        error = math.sqrt(fpr * (1 - fpr) * (1 / n_neg + 1 / row.n_scored)) or 1 / row.n_scored
-        checks[row.crawl] = {"raw_share": float(row.raw_share), "fpr": fpr,
-                             "fits": bool(abs(row.raw_share - fpr) <= 2 * error)}
-    return checks
 
 
 def _plain(value):

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from leakwatch.estimators.adjusted_cc import MAX_BLOCK_CELLS, adjusted_prevalence, estimate_prevalence
 from leakwatch.schemas.calibration import Calibration
-from leakwatch.udfs.estimate import MAX_BLOCK_CELLS, adjusted_prevalence, estimate_prevalence
 
 
 def simulate(rng, prevalence, tpr, fpr, domains=300, calibration_size=2000):
@@ -123,3 +123,24 @@ def test_many_domains_are_bootstrapped_in_blocks_that_fit_in_memory():
     again = estimate_prevalence(pages, flagged, calibration, replicates=60, seed=2)
     assert est == again and est.n_clusters == domains
     assert est.ci_low <= est.prevalence <= est.ci_high
+
+
+def test_the_registry_names_each_estimator_once_and_refuses_unknown_names():
+    from leakwatch.errors import ConfigError
+    from leakwatch.estimators.base import ESTIMATORS, Estimator, estimator_class, register
+
+    assert "adjusted_cc_v1" in ESTIMATORS
+    docs, flagged, calibration = np.array([10, 20, 5]), np.array([2, 9, 1]), Calibration(40, 100, 5, 100)
+    chosen = estimator_class("adjusted_cc_v1")(calibration, replicates=50, level=0.9)
+    assert chosen.estimate(docs, flagged, seed=3) == estimate_prevalence(docs, flagged, calibration, 50, 3, 0.9)
+    with pytest.raises(ConfigError, match="unknown estimator 'nope'; known: adjusted_cc_v1"):
+        estimator_class("nope")
+
+    class Twin(Estimator):
+        name = "adjusted_cc_v1"
+
+        def estimate(self, scored, flagged, seed):
+            raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match="two estimators are named 'adjusted_cc_v1'"):
+        register(Twin)

@@ -12,21 +12,15 @@ import pandas as pd
 import pytest
 
 from leakwatch.errors import StatsError
+from leakwatch.estimators.calibration import ResolvedCalibration, card_calibration, find_card, negative_control
+from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs import stats
 from leakwatch.jobs.cli import COMMAND_MODULES
 from leakwatch.jobs.config import Config, build_config
-from leakwatch.jobs.stats import (
-    ResolvedCalibration,
-    card_calibration,
-    find_card,
-    load_calibration_file,
-    negative_control,
-    run_stats,
-)
+from leakwatch.jobs.stats import load_calibration_file, run_stats
 from leakwatch.schemas.calibration import Calibration
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
 from leakwatch.udfs.classifier import default_model_path, model_id
-from leakwatch.udfs.estimate import StatsOptions
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 MODEL = "sha256:0123456789abcdef"

@@ -1,4 +1,4 @@
-"""Prevalence from a classifier's flags, corrected for its measured errors, with a bootstrap CI.
+"""`adjusted_cc_v1`: prevalence from a classifier's flags, corrected for its measured errors, with a bootstrap CI.
 
 Adjusted classify-and-count: if a share `raw` of documents is flagged, and the classifier flags
 LLM text with rate TPR and human text with rate FPR, then raw = p * TPR + (1 - p) * FPR, so
@@ -13,46 +13,14 @@ calibration's uncertainty too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from leakwatch.estimators.base import Estimate, Estimator, register
 from leakwatch.schemas.calibration import Calibration
 
 # The bootstrap draws a (replicates x clusters) weight matrix a block of rows at a time; a block
 # holds at most this many cells (8 bytes each), so a crawl with millions of domains stays in memory.
 MAX_BLOCK_CELLS = 4_000_000
-
-
-@dataclass
-class StatsOptions:
-    """Settings of `leakwatch stats`: the estimator, its calibration and the table's dimensions."""
-
-    replicates: int = 1000  # bootstrap replicates per row
-    seed: int = 0  # each row's generator is seeded from this and the row's key
-    level: float = 0.95  # confidence level of the percentile interval
-    threshold: float | None = None  # default: the model card's operating threshold
-    # A slice of the card's calibration table (overall, source:..., generator:..., domain:...) or a
-    # JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (written by `leakwatch validate`).
-    calibration: str = "overall"
-    # Where FPR comes from when `calibration` is a card slice: another slice, or "same". The default is
-    # the card's real pre-ChatGPT web pages: the research corpora's human texts are not web pages.
-    fpr_slice: str = "source:web-cc2019"
-    card: str | None = None  # model card JSON; default: the card beside the model whose id the scores carry
-    top_domains: int = 50  # registered domains with the most documents over the series get their own rows
-    min_site_docs: int = 10  # scored pages a host needs to be judged in the site share
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A corrected prevalence with its interval and the raw flagged share."""
-
-    raw_share: float
-    prevalence: float
-    ci_low: float
-    ci_high: float
-    n_docs: int
-    n_clusters: int
 
 
 def adjusted_prevalence(raw_share, tpr, fpr):
@@ -96,3 +64,15 @@ def estimate_prevalence(
     low, high = np.quantile(replicate_values, [tail, 1 - tail])
     point = float(adjusted_prevalence(raw, calibration.tpr, calibration.fpr))
     return Estimate(float(raw), point, float(low), float(high), n_docs, int(docs.size))
+
+
+@register
+class AdjustedClassifyAndCount(Estimator):
+    """(raw - FPR) / (TPR - FPR) with a domain-clustered bootstrap that also redraws TPR and FPR."""
+
+    name = "adjusted_cc_v1"
+
+    def estimate(self, scored: np.ndarray, flagged: np.ndarray, seed: int) -> Estimate:
+        """See estimate_prevalence."""
+        return estimate_prevalence(scored, flagged, self.calibration, replicates=self.replicates, seed=seed,
+                                   level=self.level)
