@@ -185,7 +185,7 @@ def versions(spark: SparkSession) -> dict[str, str]:
     """Versions of the code that wrote the run."""
     import pyspark
 
-    from leakwatch.jobs.stats import code_version
+    from leakwatch import code_version
     from leakwatch.udfs.ingest import EXTRACTOR_VERSION
 
     return {
