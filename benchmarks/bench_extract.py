@@ -25,7 +25,7 @@ CRAWL = "CC-MAIN-2024-10"
 
 def build_shard(path: Path, pages: int, seed: int = 0) -> Path:
     """A CC-like shard: warcinfo + request/response/metadata per page, gzip per record."""
-    from leakwatch.udfs.samples import human_pages, write_shard
+    from leakwatch.validation.pages import human_pages, write_shard
 
     if not path.exists():
         tmp = path.with_suffix(".tmp")

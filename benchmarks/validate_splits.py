@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from leakwatch.jobs.config import Config
-from leakwatch.jobs.train import DEFAULT_DATA, read_corpus
-from leakwatch.jobs.validate import model_threshold
+from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
 from leakwatch.udfs.classifier import score_frame
-from leakwatch.udfs.inject import CALIBRATION, extracted_text, scorable_inputs, split_half
+from leakwatch.validation.inject import CALIBRATION, split_half
+from leakwatch.validation.measure import extracted_text, model_threshold, scorable_inputs
 
 SHARES = (0.0, 0.35)
 

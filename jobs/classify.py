@@ -17,25 +17,12 @@ from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from leakwatch.errors import ConfigError
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
 from leakwatch.schemas.tables import SCORES, SCORES_UDF, SCORES_UDF_COLUMNS
-from leakwatch.udfs.classifier import ModelMissing, default_model_path, load_model, model_id, score_frame
+from leakwatch.udfs.classifier import resolve_model, score_frame
 from leakwatch.udfs.markers import lexicons, marker_frame
-
-
-def resolve_model(path: str | None) -> tuple[Path, str]:
-    """(model path, model id) after checking on the driver that the model loads."""
-    model = Path(path) if path else default_model_path()
-    try:
-        load_model(str(model))
-    except ModelMissing as exc:
-        raise ConfigError(str(exc)) from exc
-    except ValueError as exc:
-        raise ConfigError(f"{model} is not a fasttext model: {exc}") from exc
-    return model, model_id(str(model))
 
 
 def ship_model(spark: SparkSession, model: Path, mid: str) -> str:

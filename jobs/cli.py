@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "leakwatch.crawls",
     "leakwatch.jobs.demo",
     "leakwatch.jobs.dedup",
-    "leakwatch.jobs.train",
+    "leakwatch.training.train",
     "leakwatch.jobs.classify",
     "leakwatch.jobs.score",
     "leakwatch.jobs.monthly",

@@ -20,8 +20,8 @@ from leakwatch.errors import ConfigError
 from leakwatch.estimators.options import StatsOptions
 from leakwatch.udfs.classifier import ClassifyOptions
 from leakwatch.udfs.ingest import IngestOptions
-from leakwatch.udfs.inject import ValidateOptions
 from leakwatch.udfs.minhash import DedupOptions
+from leakwatch.validation.inject import ValidateOptions
 
 
 @dataclass

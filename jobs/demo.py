@@ -16,10 +16,9 @@ from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
 from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.validate import model_threshold
 from leakwatch.schemas.calibration import write_calibration
-from leakwatch.udfs.inject import extracted_counts
-from leakwatch.udfs.samples import build_samples, calibration_texts
+from leakwatch.validation.measure import extracted_counts, model_threshold
+from leakwatch.validation.samples import build_samples, calibration_texts
 
 DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 

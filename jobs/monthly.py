@@ -253,7 +253,7 @@ def run_crawl(spark: SparkSession, config: Config, crawl: str, record: dict, loc
 
 def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_hours: float) -> int:
     """Bring `config.warehouse` up to date (see the module doc); returns the exit status."""
-    from leakwatch.jobs.classify import resolve_model
+    from leakwatch.udfs.classifier import resolve_model
     from leakwatch.udfs.minhash import fingerprint
 
     warehouse = config.warehouse

@@ -64,7 +64,7 @@ def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touche
 
 def crawls_to_classify(spark: SparkSession, config: Config, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls classify must (re)score: touched ones and those without scores of the current model."""
-    from leakwatch.jobs.classify import resolve_model
+    from leakwatch.udfs.classifier import resolve_model
 
     _, mid = resolve_model(config.classify.model)
     present = {r.crawl for r in docs.select("crawl").distinct().collect()}

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.classify import resolve_model
 from leakwatch.jobs.config import Config
-from leakwatch.udfs.classifier import score_frame, word_count
+from leakwatch.udfs.classifier import resolve_model, score_frame, word_count
 from leakwatch.udfs.langid import identify_languages
 
 BATCH = 1024

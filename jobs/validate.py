@@ -1,7 +1,7 @@
 """`leakwatch validate`: the injection test. Known LLM shares in, the whole pipeline, estimates out.
 
 Only texts the shipped model never trained on are used: the held-out sibling groups of
-jobs.train.read_corpus (the same rule training used). Those groups are split by a hash of their id
+leakwatch.training.corpus.read_corpus (the same rule training used). Those groups are split by a hash of their id
 (udfs.inject.split_half) into a calibration half, where TP/FP are counted at the model card's
 operating threshold on the text as the pipeline extracts it from the generated page, and an
 injection half, whose texts become the pages of Common-Crawl-like shards at known LLM shares.
@@ -12,9 +12,7 @@ each crawl's estimate is compared with the true share among the pages it scored.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
-import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -23,143 +21,39 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.classify import resolve_model
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.train import DEFAULT_DATA, Example, read_corpus
 from leakwatch.jobs.warehouse import read_documents, table_path
 from leakwatch.schemas.calibration import write_calibration
 from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
-from leakwatch.udfs.classifier import MODEL_FILE, score_frame
-from leakwatch.udfs.inject import (
+from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
+from leakwatch.validation.inject import (
     CALIBRATION,
     INJECTION,
     PlannedPage,
-    ValidateOptions,
-    compare,
-    extracted_counts,
-    flag_counts,
-    page_of,
-    passed,
+    check_options,
+    halves,
+    labeled_dir,
     plan_crawls,
-    split_half,
+    prepare_out,
+    write_manifest,
+    write_shards,
 )
-from leakwatch.udfs.samples import write_shard
-
-MARKER = ".leakwatch-validate"
-CALIBRATION_FILE = "calibration.json"
-CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
-               "raw_share", "estimate", "ci_low", "ci_high", "bias", "covered", "within_tolerance")
+from leakwatch.validation.measure import (
+    CALIBRATION_FILE,
+    CSV_COLUMNS,
+    calibrate,
+    compare,
+    format_table,
+    model_threshold,
+    passed,
+)
 
 
 def _say(message: str) -> None:
     print(f"validate: {message}", file=sys.stderr, flush=True)
-
-
-def check_options(options: ValidateOptions) -> list[tuple[str, float]]:
-    """(crawl, share) pairs, oldest first, after checking the flags; ConfigError says what to fix."""
-    if len(options.crawls) != len(options.shares):
-        raise ConfigError(f"--crawls lists {len(options.crawls)} crawls but --shares {len(options.shares)} shares: "
-                          "give one share per crawl")
-    known = {c["id"] for c in load_crawls()}
-    for crawl, share in zip(options.crawls, options.shares, strict=True):
-        if crawl not in known:
-            raise ConfigError(f"--crawls: {crawl!r} is not a known crawl id (see `leakwatch crawls`)")
-        if not 0.0 <= share <= 1.0:
-            raise ConfigError(f"--shares: {share} for {crawl} is not a share between 0 and 1")
-        if share and is_pre_chatgpt(crawl):
-            raise ConfigError(f"--shares: {crawl} is a pre-ChatGPT crawl (the negative control): its share must be 0")
-    if len(set(options.crawls)) != len(options.crawls):
-        raise ConfigError("--crawls: a crawl is listed twice")
-    if options.docs_per_crawl < 2:
-        raise ConfigError("--docs-per-crawl must be at least 2")
-    if not 0.0 <= options.recrawl_share < 1.0 or not 0.0 <= options.near_dup_share < 0.5:
-        raise ConfigError("--recrawl-share must be in [0, 1) and --near-dup-share in [0, 0.5)")
-    return sorted(zip(options.crawls, options.shares, strict=True))
-
-
-def labeled_dir(options: ValidateOptions) -> Path:
-    """--labeled, else ../shared/data/labeled beside the repository; ConfigError when absent."""
-    folder = Path(options.labeled) if options.labeled else DEFAULT_DATA
-    if not folder.is_dir():
-        raise ConfigError(f"labelled data folder not found: {folder}: pass --labeled DIR, a folder of *.jsonl "
-                          "with text and label (human|llm) per line")
-    return folder
-
-
-def prepare_out(out: Path) -> None:
-    """Create OUT; clear the shards and warehouse of an earlier validate run there, never anything else."""
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise ConfigError(f"{out} exists and was not written by `leakwatch validate`: pass a new or empty --out")
-    for sub in ("shards", "warehouse"):
-        shutil.rmtree(out / sub, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("written by leakwatch validate; rerunning it here replaces shards/ and warehouse/\n")
-
-
-def halves(examples: Sequence[Example], seed: int) -> dict[str, list[Example]]:
-    """The held-out examples by half (CALIBRATION, INJECTION); training-pool examples are dropped."""
-    out: dict[str, list[Example]] = {CALIBRATION: [], INJECTION: []}
-    for e in examples:
-        if e.heldout:
-            out[split_half(e.group, seed)].append(e)
-    return out
-
-
-def model_threshold(config: Config) -> tuple[str, float]:
-    """(model path, threshold): --threshold, else the operating threshold of the model's card."""
-    model, _ = resolve_model(config.classify.model)
-    if config.stats.threshold is not None:
-        return str(model), float(config.stats.threshold)
-    card = model.with_name(model.name.replace(".ftz", ".card.json")) if model.name.endswith(".ftz") else None
-    if card is None or not card.is_file():
-        raise ConfigError(f"no model card beside {model} (expected {MODEL_FILE.replace('.ftz', '.card.json')} "
-                          "naming its operating threshold): pass --threshold")
-    return str(model), float(json.loads(card.read_text("utf-8"))["operating_threshold"]["value"])
-
-
-def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: int) -> dict[str, dict]:
-    """TP/FP counts of the calibration half, on the extracted page text (what the pipeline scores)
-    and on the raw labelled text (what the model card measured), to show whether it matters."""
-    llm = [e.llm for e in examples]
-    raw = score_frame([e.text for e in examples], [e.language for e in examples], [e.n_words for e in examples], model)
-    return {
-        "extracted": extracted_counts([e.text for e in examples], llm, model, threshold, f"{seed}:calibration"),
-        "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
-    }
-
-
-def write_shards(
-    folder: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]], seed: int, pages_per_shard: int,
-) -> list[Path]:
-    """The planned pages as CC-style WARC shards, `pages_per_shard` per file, crawl id in the name."""
-    starts = {c["id"]: dt.datetime.fromisoformat(c["from"]).replace(tzinfo=dt.UTC) for c in load_crawls()}
-    folder.mkdir(parents=True, exist_ok=True)
-    by_crawl: dict[str, list[PlannedPage]] = {}
-    for p in plan:
-        by_crawl.setdefault(p.crawl, []).append(p)
-    paths = []
-    for crawl, pages in by_crawl.items():
-        for k in range(0, len(pages), pages_per_shard):
-            path = folder / f"{crawl}-validate-{k // pages_per_shard:05d}.warc.gz"
-            with open(path, "wb") as fh:
-                write_shard(fh, crawl, (page_of(p, pools[p.llm][p.text_id].text, starts[crawl], seed)
-                                        for p in pages[k:k + pages_per_shard]))
-            paths.append(path)
-    return paths
-
-
-def write_manifest(path: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]]) -> None:
-    """OUT/pages.csv: every planned capture with its label and where its text came from."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["crawl", "url", "llm", "kind", "source", "generator", "domain"])
-        for p in plan:
-            e = pools[p.llm][p.text_id]
-            writer.writerow([p.crawl, p.url, int(p.llm), p.kind, e.source, e.generator, e.domain])
 
 
 def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage]) -> list[dict]:
@@ -266,34 +160,6 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
         writer.writeheader()
         writer.writerows(rows)
     return result
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f}"
-
-
-def format_table(result: dict) -> str:
-    """The comparison as a fixed-width table, shares in percent."""
-    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'all%':>5} {'raw%':>5} "
-             f"{'est%':>5} {'95% CI':>13} {'bias pp':>7}  covers  ok"]
-    for r in result["rows"]:
-        ci = f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
-        bias = "-" if r["bias"] is None else f"{100 * r['bias']:+.1f}"
-        pre = "*" if r["pre_chatgpt"] else " "
-        lines.append(f"{r['crawl'] + pre:<16} {r['view']:<10} {_pct(r['injected_share']):>5} {r['n_scored']:>6} "
-                     f"{_pct(r['truth_scored']):>6} {_pct(r['truth_all']):>5} {_pct(r['raw_share']):>5} "
-                     f"{_pct(r['estimate']):>5} {ci:>13} {bias:>7}  {str(r['covered']):<6}  "
-                     f"{'yes' if r['within_tolerance'] else 'NO'}")
-    c = result["calibration"]
-    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated); "
-                 "all% = among all pages.")
-    lines.append(f"calibration (extracted page text): TP {c['extracted']['tp']}/{c['extracted']['n_pos']}, "
-                 f"FP {c['extracted']['fp']}/{c['extracted']['n_neg']}; on raw labelled text: TP {c['raw']['tp']}/"
-                 f"{c['raw']['n_pos']}, FP {c['raw']['fp']}/{c['raw']['n_neg']}")
-    verdict = "PASSED" if result["passed"] else "FAILED"
-    lines.append(f"{verdict}: {result['rule']} ({100 * result['tolerance']:.1f} pp); {result['pages']} pages, "
-                 f"{result['seconds']} s")
-    return "\n".join(lines)
 
 
 def register(subparsers) -> None:

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from leakwatch.jobs.train import Settings, auroc, read_corpus, threshold_at_fpr, train
+from leakwatch.training.corpus import read_corpus
+from leakwatch.training.fasttext import FasttextSettings
+from leakwatch.training.metrics import auroc, threshold_at_fpr
+from leakwatch.training.train import train
 from leakwatch.udfs.classifier import (
     DEFAULT_MODEL,
     MIN_WORDS,
@@ -64,7 +67,7 @@ def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
     """A model trained and evaluated end to end by `train` on the tiny corpus."""
     root = tmp_path_factory.mktemp("tiny")
     # A small bucket table: fasttext allocates and initializes every bucket on each training.
-    small = Settings(dim=8, epoch=10, bucket=20_000, minCount=1)
+    small = FasttextSettings(dim=8, epoch=10, bucket=20_000, minCount=1)
     # In a fresh process: fasttext-numpy2 training diverges ("Encountered NaN", every retry) in a
     # process whose earlier tests freed large buffers (the 64 MiB gzip bomb, the fuzz run) — it
     # depends on test order, not on the corpus. `leakwatch train` always runs in its own process.

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from leakwatch.jobs.cli import main
-from leakwatch.udfs.samples import human_pages, write_shard
+from leakwatch.validation.pages import human_pages, write_shard
 
 REPO = Path(__file__).resolve().parent.parent
 ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"

@@ -22,7 +22,7 @@ import pytest
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.monthly import LOCK_HELD_STATUS, lock_is_stale, pending_crawls
-from leakwatch.udfs.samples import human_pages, write_shard
+from leakwatch.validation.pages import human_pages, write_shard
 
 from .servers import StaticServer
 

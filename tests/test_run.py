@@ -15,16 +15,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.demo import demo_calibration
-from leakwatch.udfs.samples import (
-    Page,
-    SampleCrawl,
-    build_samples,
-    calibration_texts,
-    llm_texts,
-    render_page,
-    shard_paragraphs,
-    write_shard,
-)
+from leakwatch.validation.pages import Page, render_page, write_shard
+from leakwatch.validation.samples import SampleCrawl, build_samples, calibration_texts, llm_texts, shard_paragraphs
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (

@@ -16,22 +16,24 @@ import pytest
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.cli import main
 from leakwatch.jobs.config import Config
-from leakwatch.jobs.train import read_corpus
-from leakwatch.jobs.validate import CALIBRATION_FILE, MARKER, calibrate, check_options, halves, prepare_out, validate
+from leakwatch.jobs.validate import validate
 from leakwatch.schemas.values import VIEWS
+from leakwatch.training.corpus import read_corpus
 from leakwatch.udfs.classifier import default_model_path, score_frame
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-from leakwatch.udfs.inject import (
+from leakwatch.validation.inject import (
     CALIBRATION,
     INJECTION,
+    MARKER,
     ValidateOptions,
-    compare,
-    page_html,
-    passed,
+    check_options,
+    halves,
     plan_crawls,
+    prepare_out,
     templated_copy,
 )
-from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
+from leakwatch.validation.measure import CALIBRATION_FILE, calibrate, compare, passed
+from leakwatch.validation.pages import Page, human_paragraphs, page_html, write_shard
 
 # The shipped model flags this chatbot register at its operating threshold far more often than
 # CPython's documentation (measured while writing the test: all 40 of 40 vs 9 of 40).

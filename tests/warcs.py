@@ -10,7 +10,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from leakwatch.udfs.samples import Page, human_paragraphs, write_shard
+from leakwatch.validation.pages import Page, human_paragraphs, write_shard
 
 WHEN = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 

@@ -1,6 +1,6 @@
 """The synthetic-text classifier, in plain Python: text form, scoring, sibling groups, held-out split.
 
-Training (jobs/train.py) and scoring (jobs/classify.py, jobs/score.py) both go through
+Training (leakwatch/training/) and scoring (jobs/classify.py, jobs/score.py) both go through
 `classifier_text`, so the model sees the same token stream in both. Nothing here imports Spark.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from leakwatch.errors import ConfigError
 from leakwatch.udfs.text import words
 
 # Only English is scored; other languages get p_llm null and scored false.
@@ -130,6 +131,18 @@ def load_model(path: str):
         )
     fasttext.FastText.eprint = lambda *args, **kwargs: None  # silences a harmless load warning
     return fasttext.load_model(path)
+
+
+def resolve_model(path: str | None) -> tuple[Path, str]:
+    """(model path, model id) after checking on the driver that the model loads."""
+    model = Path(path) if path else default_model_path()
+    try:
+        load_model(str(model))
+    except ModelMissing as exc:
+        raise ConfigError(str(exc)) from exc
+    except ValueError as exc:
+        raise ConfigError(f"{model} is not a fasttext model: {exc}") from exc
+    return model, model_id(str(model))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,7 +1,8 @@
-"""The injection test in plain Python: halves of the held-out texts, planned crawls, pages, comparison.
+"""Planning the injection test: halves of the held-out texts, the planned crawls and their pages, the
+shards they are written to, and the checks of validate's settings and output folder.
 
 `leakwatch validate` (jobs/validate.py) uses only labelled texts whose sibling group the shipped
-model never trained on (`Example.heldout` of jobs.train.read_corpus: udfs.classifier.is_heldout,
+model never trained on (`Example.heldout` of leakwatch.training.corpus: udfs.classifier.is_heldout,
 plus the eval-only sources). It splits those groups, by a hash of the group id, into a calibration
 half (TPR and FPR are measured there) and an injection half (its texts become the pages whose LLM
 share is estimated), so the correction is never measured on the texts it corrects.
@@ -9,18 +10,20 @@ share is estimated), so the correction is never measured on the texts it correct
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import random
-from collections.abc import Iterator, Mapping, Sequence
+import shutil
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-import numpy as np
-
-from leakwatch.udfs.classifier import score_frame, word_count
-from leakwatch.udfs.html import main_text
-from leakwatch.udfs.langid import identify_languages
-from leakwatch.udfs.samples import Page, render_page
+from leakwatch.crawls import load_crawls
+from leakwatch.errors import ConfigError
+from leakwatch.schemas.values import is_pre_chatgpt
+from leakwatch.training.corpus import DEFAULT_DATA, Example
+from leakwatch.validation.pages import Page, page_html, write_shard
 
 CALIBRATION = "calibration"
 INJECTION = "injection"
@@ -35,6 +38,8 @@ TEMPLATE_WORDS = ("Springfield", "Riverside", "Fairview", "Georgetown", "Madison
 TLDS = ("com", "org", "net", "co.uk", "de", "info")
 # Seconds over which a crawl's pages are fetched (a real crawl takes about two weeks).
 CRAWL_SECONDS = 10 * 86400
+# A folder validate wrote holds this file; validate refuses to clear a folder without it.
+MARKER = ".leakwatch-validate"
 
 
 @dataclass
@@ -59,11 +64,6 @@ def split_half(group: str, seed: int) -> str:
     return CALIBRATION if digest[0] % 2 == 0 else INJECTION
 
 
-def paragraphs(text: str) -> list[str]:
-    """The text's non-empty lines, each a paragraph of the page."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
 def templated_copy(text: str, variant: int) -> str:
     """The text with about 1% of its words (at least one) replaced by template words, as a site
     that stamps one article onto many pages does; `variant` picks which words."""
@@ -75,42 +75,6 @@ def templated_copy(text: str, variant: int) -> str:
     for i, j in rng.sample(slots, max(1, len(slots) // 100)):
         lines[i][j] = rng.choice(TEMPLATE_WORDS)
     return "\n".join(" ".join(line) for line in lines)
-
-
-def page_html(text: str, rng: random.Random, published: str | None = None) -> str:
-    """The HTML page a labelled text becomes: its first words as title, its lines as paragraphs."""
-    return render_page(" ".join(text.split()[:8]), paragraphs(text), rng, published=published)
-
-
-def extracted_text(text: str, seed: str) -> str:
-    """The text as the pipeline sees it: rendered as a page, then main content extracted."""
-    return main_text(page_html(text, random.Random(seed)))
-
-
-def scorable_inputs(texts: Sequence[str]) -> tuple[list[str], list[int]]:
-    """(language, n_words) per text, computed as extract does (lid.176 on the text, whitespace words)."""
-    return [code for code, _ in identify_languages(list(texts))], [word_count(t) for t in texts]
-
-
-def extracted_counts(texts: Sequence[str], llm: Sequence[bool], model: str, threshold: float, seed: str) -> dict:
-    """TP/FP counts at `threshold` on the texts as the pipeline sees them (rendered, then extracted)."""
-    pages = [extracted_text(t, f"{seed}:{i}") for i, t in enumerate(texts)]
-    languages, n_words = scorable_inputs(pages)
-    frame = score_frame(pages, languages, n_words, model)
-    return {"threshold": threshold, **flag_counts(llm, frame["p_llm"], frame["scored"], threshold)}
-
-
-def flag_counts(llm: Sequence[bool], p_llm: np.ndarray, scored: np.ndarray, threshold: float) -> dict[str, int]:
-    """TP/positives and FP/negatives among scored texts at `p_llm >= threshold`."""
-    llm_arr = np.asarray(llm, dtype=bool)
-    scored_arr = np.asarray(scored, dtype=bool)
-    flagged = scored_arr & (np.nan_to_num(np.asarray(p_llm, dtype=float), nan=-1.0) >= threshold)
-    return {
-        "tp": int((flagged & llm_arr).sum()),
-        "n_pos": int((scored_arr & llm_arr).sum()),
-        "fp": int((flagged & ~llm_arr).sum()),
-        "n_neg": int((scored_arr & ~llm_arr).sum()),
-    }
 
 
 @dataclass(frozen=True)
@@ -192,39 +156,81 @@ def page_of(planned: PlannedPage, text: str, crawl_start: dt.datetime, seed: int
     return Page(url=planned.url, body=page_html(body, rng, published).encode("utf-8"), fetch_time=fetched)
 
 
-def compare(
-    truth: Sequence[Mapping], estimates: Mapping[tuple[str, str], Mapping], tolerance: float
-) -> list[dict]:
-    """One row per truth row (crawl x view): truth, estimate, CI, bias, coverage, tolerance check.
-    Truth is the LLM share among scored pages, which is what the estimator estimates."""
-    rows = []
-    for t in truth:
-        est = estimates.get((t["crawl"], t["view"])) or {}
-        truth_scored = t["n_llm_scored"] / t["n_scored"] if t["n_scored"] else None
-        estimate = est.get("prevalence")
-        bias = None if estimate is None or truth_scored is None else estimate - truth_scored
-        low, high = est.get("ci_low"), est.get("ci_high")
-        rows.append({
-            "crawl": t["crawl"],
-            "pre_chatgpt": t["pre_chatgpt"],
-            "view": t["view"],
-            "injected_share": t["injected_share"],
-            "n_docs": t["n_docs"],
-            "n_scored": t["n_scored"],
-            "truth_all": t["n_llm"] / t["n_docs"] if t["n_docs"] else None,
-            "truth_scored": truth_scored,
-            "raw_share": est.get("raw_share"),
-            "estimate": estimate,
-            "ci_low": low,
-            "ci_high": high,
-            "bias": bias,
-            "covered": None if bias is None or low is None or high is None else low <= truth_scored <= high,
-            "within_tolerance": bias is not None and abs(bias) <= tolerance,
-        })
-    return rows
+def check_options(options: ValidateOptions) -> list[tuple[str, float]]:
+    """(crawl, share) pairs, oldest first, after checking the flags; ConfigError says what to fix."""
+    if len(options.crawls) != len(options.shares):
+        raise ConfigError(f"--crawls lists {len(options.crawls)} crawls but --shares {len(options.shares)} shares: "
+                          "give one share per crawl")
+    known = {c["id"] for c in load_crawls()}
+    for crawl, share in zip(options.crawls, options.shares, strict=True):
+        if crawl not in known:
+            raise ConfigError(f"--crawls: {crawl!r} is not a known crawl id (see `leakwatch crawls`)")
+        if not 0.0 <= share <= 1.0:
+            raise ConfigError(f"--shares: {share} for {crawl} is not a share between 0 and 1")
+        if share and is_pre_chatgpt(crawl):
+            raise ConfigError(f"--shares: {crawl} is a pre-ChatGPT crawl (the negative control): its share must be 0")
+    if len(set(options.crawls)) != len(options.crawls):
+        raise ConfigError("--crawls: a crawl is listed twice")
+    if options.docs_per_crawl < 2:
+        raise ConfigError("--docs-per-crawl must be at least 2")
+    if not 0.0 <= options.recrawl_share < 1.0 or not 0.0 <= options.near_dup_share < 0.5:
+        raise ConfigError("--recrawl-share must be in [0, 1) and --near-dup-share in [0, 0.5)")
+    return sorted(zip(options.crawls, options.shares, strict=True))
 
 
-def passed(rows: Sequence[Mapping]) -> bool:
-    """The exit rule: every crawl of the captures view within tolerance (a missing estimate fails)."""
-    captures = [r for r in rows if r["view"] == "captures"]
-    return bool(captures) and all(r["within_tolerance"] for r in captures)
+def labeled_dir(options: ValidateOptions) -> Path:
+    """--labeled, else ../shared/data/labeled beside the repository; ConfigError when absent."""
+    folder = Path(options.labeled) if options.labeled else DEFAULT_DATA
+    if not folder.is_dir():
+        raise ConfigError(f"labelled data folder not found: {folder}: pass --labeled DIR, a folder of *.jsonl "
+                          "with text and label (human|llm) per line")
+    return folder
+
+
+def prepare_out(out: Path) -> None:
+    """Create OUT; clear the shards and warehouse of an earlier validate run there, never anything else."""
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise ConfigError(f"{out} exists and was not written by `leakwatch validate`: pass a new or empty --out")
+    for sub in ("shards", "warehouse"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by leakwatch validate; rerunning it here replaces shards/ and warehouse/\n")
+
+
+def halves(examples: Sequence[Example], seed: int) -> dict[str, list[Example]]:
+    """The held-out examples by half (CALIBRATION, INJECTION); training-pool examples are dropped."""
+    out: dict[str, list[Example]] = {CALIBRATION: [], INJECTION: []}
+    for e in examples:
+        if e.heldout:
+            out[split_half(e.group, seed)].append(e)
+    return out
+
+
+def write_shards(
+    folder: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]], seed: int, pages_per_shard: int,
+) -> list[Path]:
+    """The planned pages as CC-style WARC shards, `pages_per_shard` per file, crawl id in the name."""
+    starts = {c["id"]: dt.datetime.fromisoformat(c["from"]).replace(tzinfo=dt.UTC) for c in load_crawls()}
+    folder.mkdir(parents=True, exist_ok=True)
+    by_crawl: dict[str, list[PlannedPage]] = {}
+    for p in plan:
+        by_crawl.setdefault(p.crawl, []).append(p)
+    paths = []
+    for crawl, pages in by_crawl.items():
+        for k in range(0, len(pages), pages_per_shard):
+            path = folder / f"{crawl}-validate-{k // pages_per_shard:05d}.warc.gz"
+            with open(path, "wb") as fh:
+                write_shard(fh, crawl, (page_of(p, pools[p.llm][p.text_id].text, starts[crawl], seed)
+                                        for p in pages[k:k + pages_per_shard]))
+            paths.append(path)
+    return paths
+
+
+def write_manifest(path: Path, plan: Sequence[PlannedPage], pools: dict[bool, list[Example]]) -> None:
+    """OUT/pages.csv: every planned capture with its label and where its text came from."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["crawl", "url", "llm", "kind", "source", "generator", "domain"])
+        for p in plan:
+            e = pools[p.llm][p.text_id]
+            writer.writerow([p.crawl, p.url, int(p.llm), p.kind, e.source, e.generator, e.domain])

@@ -1,0 +1,1 @@
+"""Training the synthetic-text classifier and writing its model card (no Spark)."""
