@@ -19,7 +19,7 @@ COMMAND_MODULES = (
     "leakwatch.jobs.dedup",
     "leakwatch.training.train",
     "leakwatch.jobs.classify",
-    "leakwatch.jobs.score",
+    "leakwatch.score",
     "leakwatch.jobs.monthly",
     "leakwatch.jobs.report",
     "leakwatch.jobs.stats",

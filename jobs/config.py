@@ -18,26 +18,11 @@ from typing import Any
 
 from leakwatch.errors import ConfigError
 from leakwatch.estimators.options import StatsOptions
+from leakwatch.inputs import InputOptions
 from leakwatch.udfs.classifier import ClassifyOptions
 from leakwatch.udfs.ingest import IngestOptions
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.validation.inject import ValidateOptions
-
-
-@dataclass
-class InputOptions:
-    """Where the input files come from."""
-
-    paths: list[str] = field(default_factory=list)
-    crawl: list[str] = field(default_factory=list)
-    manifest: list[str] = field(default_factory=list)
-    format: str = "auto"  # auto | warc | wet | arc
-    source: str = "https"  # https | s3: where --crawl manifests and relative paths are fetched
-    base_url: str | None = None  # overrides the source's default base
-    sample_files: int | None = None
-    seed: int = 0
-    resume: bool = False
-    max_failed_share: float = 0.0
 
 
 @dataclass

@@ -2,112 +2,27 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import random
 import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from leakwatch.errors import InputError
+from leakwatch.inputs import DEFAULT_BASES, resolve_inputs
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG
-from leakwatch.schemas.values import CRAWL_NAME
-from leakwatch.sources import read_lines
-from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path
+from leakwatch.udfs.ingest import FileIngest, IngestOptions
 
-DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
-INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
 # Above 0, a task keeps parquet writers open per crawl instead of sorting its rows by crawl first:
 # that sort held every row of a file in memory (spilling for big files) and wrote nothing until the
 # whole file was read. A file belongs to one crawl, so one writer per task is all it needs.
 CONCURRENT_WRITERS = ("spark.sql.maxConcurrentOutputFileWriters", "1")
-
-
-@dataclass(frozen=True)
-class InputFile:
-    """One input file and the crawl it belongs to, if known before reading it."""
-
-    uri: str
-    crawl: str | None
-
-
-def _base(config: Config) -> str:
-    base = config.inputs.base_url or DEFAULT_BASES.get(config.inputs.source)
-    if base is None:
-        raise InputError(f"--source must be one of {sorted(DEFAULT_BASES)}, not {config.inputs.source!r}")
-    return base if base.endswith("/") else base + "/"
-
-
-def _absolute(entry: str, base: str) -> str:
-    return entry if "://" in entry or entry.startswith("/") else base + entry
-
-
-def _expand_local(path: str) -> list[str]:
-    if any(ch in path for ch in "*?["):
-        matches = sorted(p for p in glob.glob(path) if os.path.isfile(p))
-        if not matches:
-            raise InputError(f"no input files match {path!r}")
-        return [os.path.abspath(p) for p in matches]
-    if os.path.isdir(path):
-        found = sorted(
-            os.path.join(path, name)
-            for name in os.listdir(path)
-            if not name.startswith(".") and name.endswith(INPUT_SUFFIXES)
-        )
-        if not found:
-            raise InputError(f"directory {path} holds no {'/'.join(INPUT_SUFFIXES)} files")
-        return [os.path.abspath(p) for p in found]
-    if not os.path.exists(path):
-        raise InputError(f"input not found: {path}")
-    return [os.path.abspath(path)]
-
-
-def resolve_inputs(config: Config) -> list[InputFile]:
-    """Expand paths, globs, manifests and crawl ids into input files (sampled if asked), in order."""
-    opts = config.inputs
-    base = _base(config)
-    for crawl in opts.crawl:
-        if not CRAWL_NAME.match(crawl):
-            raise InputError(f"--crawl {crawl!r} is not a crawl name (e.g. CC-MAIN-2024-10)")
-    explicit = list(opts.paths) + list(opts.manifest)
-    if explicit and len(opts.crawl) > 1:
-        raise InputError("with explicit inputs, give at most one --crawl (the crawl they belong to)")
-    hint = opts.crawl[0] if explicit and opts.crawl else None
-    files: list[InputFile] = []
-    for path in opts.paths:
-        uris = [path] if "://" in path else _expand_local(path)
-        files += [InputFile(uri, hint or crawl_from_path(uri)) for uri in uris]
-    for manifest in opts.manifest:
-        entries = read_lines(manifest, config.ingest)
-        files += [InputFile(_absolute(e, base), hint or crawl_from_path(e)) for e in entries]
-    if not explicit:
-        kind = "wet" if opts.format == "wet" else "warc"
-        for crawl in opts.crawl:
-            manifest = f"{base}crawl-data/{crawl}/{kind}.paths.gz"
-            try:
-                entries = read_lines(manifest, config.ingest)
-            except OSError as exc:
-                raise InputError(f"cannot read the manifest of {crawl} at {manifest}: {exc}") from exc
-            files += [InputFile(_absolute(e, base), crawl) for e in entries]
-    if not files:
-        raise InputError("no inputs: give files, globs or URIs, --manifest FILE, or --crawl ID")
-    unique = list(dict.fromkeys(files))
-    if opts.sample_files is not None and opts.sample_files < len(unique):
-        if opts.sample_files < 1:
-            raise InputError("--sample-files must be at least 1")
-        chosen = set(random.Random(opts.seed).sample(range(len(unique)), opts.sample_files))
-        unique = [f for i, f in enumerate(unique) if i in chosen]
-    return unique
 
 
 class _RowList(AccumulatorParam):

@@ -1,6 +1,6 @@
 """The synthetic-text classifier, in plain Python: text form, scoring, sibling groups, held-out split.
 
-Training (leakwatch/training/) and scoring (jobs/classify.py, jobs/score.py) both go through
+Training (leakwatch/training/) and scoring (jobs/classify.py, leakwatch/score.py) both go through
 `classifier_text`, so the model sees the same token stream in both. Nothing here imports Spark.
 """
 
