@@ -12,17 +12,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-from pyspark import SparkFiles
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.udf import scores_udf
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
-from leakwatch.schemas.tables import SCORES, SCORES_UDF, SCORES_UDF_COLUMNS
-from leakwatch.udfs.classifier import resolve_model, score_frame
-from leakwatch.udfs.markers import lexicons, marker_frame
+from leakwatch.schemas.tables import SCORES, SCORES_UDF_COLUMNS
+from leakwatch.udfs.classifier import resolve_model
+from leakwatch.udfs.markers import lexicons
 
 
 def ship_model(spark: SparkSession, model: Path, mid: str) -> str:
@@ -35,17 +34,6 @@ def ship_model(spark: SparkSession, model: Path, mid: str) -> str:
         shutil.copyfile(model, staged)
     spark.sparkContext.addFile(str(staged))
     return name
-
-
-def scores_udf(model_file: str):
-    """The pandas UDF (text, language, n_words) -> struct of SCORES_UDF, reading the shipped model."""
-
-    @F.pandas_udf(SCORES_UDF)
-    def score(text: pd.Series, language: pd.Series, n_words: pd.Series) -> pd.DataFrame:
-        frame = score_frame(text.tolist(), language.tolist(), n_words.tolist(), SparkFiles.get(model_file))
-        return pd.concat([frame, marker_frame(text.tolist())], axis=1)[list(SCORES_UDF_COLUMNS)]
-
-    return score
 
 
 def score_documents(docs: DataFrame, model_file: str, mid: str, run_id: str) -> DataFrame:

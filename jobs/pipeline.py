@@ -52,7 +52,7 @@ def _crawls_in(spark: SparkSession, warehouse: str, table: str, where=None) -> s
 
 def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls dedup must (re)write, oldest first (see the module doc)."""
-    from leakwatch.jobs.dedup import crawl_orders
+    from leakwatch.jobs.clusters import crawl_orders
 
     orders = crawl_orders(docs)
     pending = (touched | (set(orders) - _crawls_in(spark, warehouse, "clusters"))) & set(orders)

@@ -8,19 +8,16 @@ to one pandas group that runs the corrected estimator and its domain-clustered b
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sys
 
-import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch import code_version
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
-from leakwatch.estimators.base import estimator_class
 from leakwatch.estimators.calibration import (
     ResolvedCalibration,
     card_calibration,
@@ -34,6 +31,7 @@ from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.udf import bootstrap
 from leakwatch.jobs.warehouse import (
     check_schema_versions,
     path_exists,
@@ -43,7 +41,7 @@ from leakwatch.jobs.warehouse import (
     write_text,
 )
 from leakwatch.schemas.calibration import parse_calibration
-from leakwatch.schemas.tables import BOOTSTRAP_ROWS, STATS, STATS_KEY
+from leakwatch.schemas.tables import STATS, STATS_KEY
 from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
 
 # A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the
@@ -200,36 +198,6 @@ def per_domain(pages: DataFrame, options: StatsOptions, calibration: ResolvedCal
     )
 
 
-def row_seed(seed: int, key: tuple) -> int:
-    """A 64-bit seed from the run's seed and a row's key: the same row gets the same draws on any cluster."""
-    return int.from_bytes(hashlib.sha256(repr((seed, *key)).encode("utf-8")).digest()[:8], "big")
-
-
-def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
-    """The applyInPandas function: one row key's domains -> that row's totals, estimate and CI."""
-    estimator = estimator_class(options.estimator)(calibration.counts, options.replicates, options.level)
-    seed = options.seed
-
-    def one_row(domains: pd.DataFrame) -> pd.DataFrame:
-        # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.
-        domains = domains.sort_values("domain_key", kind="stable")
-        key = tuple(domains[k].iloc[0] for k in STATS_KEY)
-        est = estimator.estimate(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), row_seed(seed, key))
-        n_scored = int(domains["scored"].sum())
-        out = dict(zip(STATS_KEY, key, strict=True))
-        out.update({
-            "n_docs": int(domains["n_docs"].sum()), "n_domains": len(domains), "n_scored": n_scored,
-            "n_flagged": int(domains["flagged"].sum()),
-            **{n: int(domains[n].sum()) for n in ("n_sites", "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)},
-            "mean_p_llm": float(domains["p_llm"].sum()) / n_scored if n_scored else None,
-            **({"raw_share": est.raw_share, "prevalence": est.prevalence, "ci_low": est.ci_low, "ci_high": est.ci_high}
-               if n_scored else dict.fromkeys(("raw_share", "prevalence", "ci_low", "ci_high"))),
-        })
-        return pd.DataFrame([out], columns=BOOTSTRAP_ROWS.fieldNames())
-
-    return one_row
-
-
 def _pmw(hits: str, words: str = "n_words"):
     return F.when(F.col(words) > 0, F.col(hits) * 1e6 / F.col(words))
 
@@ -291,7 +259,7 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
     pages = page_rows(joined, domains, calibration.threshold)
     grouped = per_domain(pages, options, calibration).groupBy(*STATS_KEY)
     # Kept once computed: the baseline and the rows both read them, and the bootstrap must run once.
-    rows = grouped.applyInPandas(bootstrap_rows(calibration, options), BOOTSTRAP_ROWS).persist()
+    rows = bootstrap(grouped, calibration, options).persist()
     out = table_path(warehouse, "stats")
     _say(f"aggregating per domain and bootstrapping every row ({options.replicates} replicates)")
     with stage_progress(spark, "stats", unit="tasks"):

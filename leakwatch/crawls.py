@@ -8,13 +8,14 @@ which then takes precedence.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
 from importlib import resources
 from pathlib import Path
 
-from leakwatch.schemas.values import is_pre_chatgpt
+from leakwatch.schemas.values import CC_CRAWL, is_pre_chatgpt
 from leakwatch.sources import FetchOptions, open_input
 
 COLLINFO_URL = "https://index.commoncrawl.org/collinfo.json"
@@ -42,6 +43,24 @@ def load_crawls() -> list[dict]:
     if cached.exists():
         return json.loads(cached.read_text("utf-8"))
     return json.loads(resources.files("leakwatch.udfs").joinpath("data/crawls.json").read_text("utf-8"))
+
+
+def crawl_order_key(crawl: str, earliest_fetch: dt.datetime | None) -> str:
+    """A string that sorts crawls in time (see the module doc)."""
+    start = None
+    match = CC_CRAWL.match(crawl)
+    if match:
+        try:
+            start = dt.datetime.fromisocalendar(int(match[1]), int(match[2]), 1)
+        except ValueError:  # not a real ISO week: date the crawl by its fetch times instead
+            start = None
+    start = start or earliest_fetch
+    if start is None:
+        raise ValueError(
+            f"crawl {crawl!r} is not named CC-MAIN-YYYY-WW and none of its documents has a fetch_time: "
+            "it cannot be placed in time; re-extract it with WARC-Date or rename it"
+        )
+    return f"{start:%Y-%m-%dT%H:%M:%S} {crawl}"
 
 
 def refresh(source: str) -> list[dict]:

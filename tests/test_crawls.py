@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from leakwatch.crawls import load_crawls
+import pytest
+
+from leakwatch.crawls import crawl_order_key, load_crawls
 from leakwatch.jobs.cli import main
 from leakwatch.schemas.values import is_pre_chatgpt
 
@@ -46,3 +49,12 @@ def test_refresh_writes_the_user_cache(monkeypatch, tmp_path, capsys):
         assert main(["crawls", "--refresh", server.url + "collinfo.json"]) == 0
     assert [c["id"] for c in load_crawls()] == ["CC-MAIN-2029-50", "CC-MAIN-2030-05"]
     assert "2 crawls written" in capsys.readouterr().err
+
+
+def test_crawl_order() -> None:
+    early, late = dt.datetime(2019, 1, 1), dt.datetime(2024, 5, 1)
+    assert crawl_order_key("CC-MAIN-2019-04", late) < crawl_order_key("CC-MAIN-2024-10", early)
+    assert crawl_order_key("CC-MAIN-2019-04", None) < crawl_order_key("my-crawl", dt.datetime(2020, 3, 1))
+    assert crawl_order_key("my-crawl", dt.datetime(2020, 3, 1)) < crawl_order_key("CC-MAIN-2020-16", None)
+    with pytest.raises(ValueError, match="cannot be placed in time"):
+        crawl_order_key("my-crawl", None)

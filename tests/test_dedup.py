@@ -14,14 +14,8 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from leakwatch.jobs.dedup import (
-    ConvergenceError,
-    FingerprintMismatch,
-    compute_clusters,
-    connected_components,
-    crawl_order_key,
-    dedup_crawls,
-)
+from leakwatch.jobs.clusters import ConvergenceError, FingerprintMismatch, compute_clusters, connected_components
+from leakwatch.jobs.dedup import dedup_crawls
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.udfs.text import text_hash, words
@@ -169,15 +163,6 @@ def test_connected_components_and_iteration_bound(spark) -> None:
     assert roots[200] == roots[300] == roots[150] == 150 and roots[8] == 7
     with pytest.raises(ConvergenceError, match="--max-cc-iterations"):
         connected_components(edges, 1)
-
-
-def test_crawl_order() -> None:
-    early, late = dt.datetime(2019, 1, 1), dt.datetime(2024, 5, 1)
-    assert crawl_order_key("CC-MAIN-2019-04", late) < crawl_order_key("CC-MAIN-2024-10", early)
-    assert crawl_order_key("CC-MAIN-2019-04", None) < crawl_order_key("my-crawl", dt.datetime(2020, 3, 1))
-    assert crawl_order_key("my-crawl", dt.datetime(2020, 3, 1)) < crawl_order_key("CC-MAIN-2020-16", None)
-    with pytest.raises(ValueError, match="cannot be placed in time"):
-        crawl_order_key("my-crawl", None)
 
 
 def _read_clusters(spark, warehouse: str, crawl: str) -> list[tuple]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
+from leakwatch.errors import ConfigError
 from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
 
 HASH_NAME = "xxh32"
@@ -39,6 +40,21 @@ class DedupOptions:
     # Buckets larger than this give star edges (to their smallest member) instead of all pairs.
     max_bucket_pairs: int = 100
     max_iterations: int = 30  # connected-components rounds before giving up
+
+
+def validate_options(options: DedupOptions) -> None:
+    """Refuse settings that cannot work, before any Spark job runs."""
+    problems = []
+    if options.shingle_size < 1:
+        problems.append(f"--shingle-size must be >= 1, not {options.shingle_size}")
+    if options.num_perm < 2:
+        problems.append(f"--num-perm must be >= 2, not {options.num_perm}")
+    if not 0.0 < options.threshold < 1.0:
+        problems.append(f"--threshold must be between 0 and 1, not {options.threshold}")
+    if options.max_iterations < 1 or options.max_bucket_pairs < 2 or options.batch_rows < 1:
+        problems.append("max_iterations and batch_rows must be >= 1, max_bucket_pairs >= 2")
+    if problems:
+        raise ConfigError("dedup: " + "; ".join(problems))
 
 
 @lru_cache(maxsize=16)
