@@ -113,8 +113,7 @@ def bench_spark(docs: list[str], model_path: str) -> dict[str, float]:
     microseconds per document of the JVM and of the Python worker over the timed runs."""
     from benchmarks.machine import best_rate
     from leakwatch.jobs.classify import score_documents, ship_model
-    from leakwatch.jobs.config import SparkOptions
-    from leakwatch.jobs.spark import get_spark
+    from leakwatch.jobs.spark import SparkOptions, get_spark
 
     spark = get_spark(SparkOptions(master="local[1]", driver_memory="2g"))
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "1024")

@@ -95,13 +95,14 @@ def signature_throughput(n_docs: int) -> dict:
 
     texts, _ = corpus(n_docs, seed=1, words=(1000, 1001))
     options = DedupOptions()
-    bands, rows = lsh_params(options.threshold, options.num_perm)
+    bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     frames = [pd.DataFrame({"doc_id": np.arange(s, min(s + 4096, n_docs)), "text": texts[s : s + 4096]})
               for s in range(0, n_docs, 4096)]
 
     def before(sample: list[str]) -> None:
         for text in sample:
-            sig = signature(reference.shingle_hashes(text, options.shingle_size), options.num_perm, options.seed)
+            hashes = reference.shingle_hashes(text, options.shingle_size)
+            sig = signature(hashes, options.num_perm, options.minhash_seed)
             sig.view(np.int32).tolist()
             band_hashes(sig, bands, rows)
 
@@ -109,7 +110,7 @@ def signature_throughput(n_docs: int) -> dict:
         # Tokenized as before the fast paths, so this row stays comparable with earlier runs.
         for text in sample:
             tokens = reference.normalize_text(text).split()
-            mh = MinHash(num_perm=options.num_perm, seed=options.seed, hashfunc=xxhash.xxh32_intdigest)
+            mh = MinHash(num_perm=options.num_perm, seed=options.minhash_seed, hashfunc=xxhash.xxh32_intdigest)
             mh.update_batch([" ".join(tokens[i : i + 5]).encode() for i in range(len(tokens) - 4)])
 
     sample = texts[: max(200, n_docs // 5)]
@@ -170,9 +171,8 @@ def one_scale(n_docs: int, work: Path, baseline: bool) -> dict:
     """Child process: dedup n_docs in local[2] Spark; optionally datasketch's MinHashLSH on the same texts."""
     from pyspark.sql import functions as F
 
-    from leakwatch.jobs.config import SparkOptions
     from leakwatch.jobs.dedup import dedup_crawls
-    from leakwatch.jobs.spark import get_spark
+    from leakwatch.jobs.spark import SparkOptions, get_spark
     from leakwatch.udfs.minhash import DedupOptions
     from leakwatch.udfs.text import hash64
 
@@ -235,14 +235,14 @@ def datasketch_baseline(texts: list[str], options, cluster_of: dict[int, int]) -
 
     before = _rss_mb()
     t = time.perf_counter()
-    lsh = MinHashLSH(threshold=options.threshold, num_perm=options.num_perm)
+    lsh = MinHashLSH(threshold=options.jaccard_threshold, num_perm=options.num_perm)
     sketches = {}
     with lsh.insertion_session() as session:
         for i, text in enumerate(texts):
             tokens = words(text)
             if len(tokens) - 4 < options.min_shingles:
                 continue
-            mh = MinHash(num_perm=options.num_perm, seed=options.seed, hashfunc=xxhash.xxh32_intdigest)
+            mh = MinHash(num_perm=options.num_perm, seed=options.minhash_seed, hashfunc=xxhash.xxh32_intdigest)
             mh.update_batch([" ".join(tokens[k : k + 5]).encode() for k in range(len(tokens) - 4)])
             sketches[i] = LeanMinHash(mh)
             session.insert(i, sketches[i])
@@ -250,7 +250,7 @@ def datasketch_baseline(texts: list[str], options, cluster_of: dict[int, int]) -
     for i, mh in sketches.items():
         pairs.update((min(i, j), max(i, j)) for j in lsh.query(mh) if j != i)
     seconds = time.perf_counter() - t
-    verified = {p for p in pairs if sketches[p[0]].jaccard(sketches[p[1]]) >= options.threshold}
+    verified = {p for p in pairs if sketches[p[0]].jaccard(sketches[p[1]]) >= options.jaccard_threshold}
 
     def share(found: set) -> float:
         hits = sum(cluster_of.get(a) is not None and cluster_of.get(a) == cluster_of.get(b) for a, b in found)

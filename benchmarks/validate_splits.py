@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
 from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
 from leakwatch.udfs.classifier import score_frame
 from leakwatch.validation.inject import CALIBRATION, split_half

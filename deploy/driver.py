@@ -7,7 +7,7 @@ whose modules would shadow others.
 
 import sys
 
-from leakwatch.jobs.cli import main
+from leakwatch.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.udf import scores_udf
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
@@ -52,12 +53,13 @@ def score_documents(docs: DataFrame, model_file: str, mid: str, run_id: str) -> 
     return frame.select(columns)
 
 
-def classify(spark: SparkSession, config: Config) -> dict:
-    """Score the valid documents of the warehouse and (over)write their crawls' scores partitions."""
+def classify(spark: SparkSession, config: Config, crawls: Sequence[str] = ()) -> dict:
+    """Score the valid documents of the warehouse (of `crawls` only, if given) and (over)write their crawls'
+    scores partitions."""
     options = config.classify
     model, mid = resolve_model(options.model)
     lexicons()  # a broken lexicon file fails here, before any task is shipped
-    docs = read_documents(spark, config.warehouse, options.crawls or None)
+    docs = read_documents(spark, config.warehouse, list(crawls) or None)
     check_schema_versions(spark, config.warehouse, ["scores"])
     spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(options.batch_rows))
     out = table_path(config.warehouse, "scores")
@@ -75,34 +77,8 @@ def classify(spark: SparkSession, config: Config) -> dict:
     }
 
 
-def register(subparsers) -> None:
-    """Add the `classify` subcommand."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("classify", help="documents -> scores (P(llm), marker counts)")
-    add_common_options(parser)
-    parser.add_argument(
-        "--model", dest="classify__model", metavar="PATH", help="fasttext .ftz (default: the shipped model)"
-    )
-    parser.add_argument(
-        "--crawl",
-        dest="classify__crawls",
-        action="append",
-        metavar="ID",
-        help="score only this crawl (repeatable; default: all)",
-    )
-    parser.add_argument(
-        "--batch-rows",
-        dest="classify__batch_rows",
-        type=int,
-        metavar="N",
-        help="rows per Arrow batch into the scoring UDF (default 1024)",
-    )
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """Run the classify job and print its summary as JSON."""
-    summary = classify(get_spark(config.spark), config)
+    summary = classify(get_spark(config.spark), config, config.only_crawl)
     print(json.dumps(summary, indent=1, sort_keys=True))
     return 0

@@ -177,7 +177,7 @@ def _near_matches(
     verified = (
         candidates.join(node_sigs.select(F.col("node").alias("a"), F.col("signature").alias("sa")), "a")
         .join(node_sigs.select(F.col("node").alias("b"), F.col("signature").alias("sb")), "b")
-        .where(F.expr(agree) >= options.threshold * options.num_perm)
+        .where(F.expr(agree) >= options.jaccard_threshold * options.num_perm)
         .select("a", "b")
     )
     return verified, prior_near
@@ -209,7 +209,7 @@ def dedup_batch(
         prior_urls = spark.createDataFrame([], URL_HISTORY)
 
     # Rows per mapInPandas call: bounds the memory of one batch of texts in a Python worker.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(options.batch_rows))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(options.signature_batch_rows))
     order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
     base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
     sigs = signatures(base.select("doc_id", "text"), options)
@@ -240,7 +240,7 @@ def dedup_batch(
     in_exact_group = docs_sig.where(F.col("doc_id") != F.col("exact_group")).select(
         F.col("exact_group").alias("a"), F.col("doc_id").alias("b")
     )
-    labels = connected_components(matches.union(in_exact_group), options.max_iterations)
+    labels = connected_components(matches.union(in_exact_group), options.max_cc_iterations)
 
     docs_comp = docs_sig.join(labels, docs_sig["doc_id"] == labels["node"], "left").withColumn(
         "comp", F.coalesce("root", "doc_id")

@@ -21,8 +21,8 @@ import sys
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from leakwatch.config import Config
 from leakwatch.jobs.clusters import check_fingerprint, crawl_orders, dedup_batch, index_dir
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, read_text, table_path, write_text
@@ -75,12 +75,12 @@ def summarize(clusters: DataFrame) -> dict:
     return row.asDict()
 
 
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry of `leakwatch dedup`."""
     spark = get_spark(config.spark, "leakwatch-dedup")
-    docs = read_documents(spark, config.warehouse, args.crawl)
+    docs = read_documents(spark, config.warehouse, list(config.only_crawl) or None)
     summaries = dedup_crawls(spark, docs, config.dedup, config.warehouse)
-    missing = sorted(set(args.crawl or []) - {s["crawl"] for s in summaries})
+    missing = sorted(set(config.only_crawl) - {s["crawl"] for s in summaries})
     if missing:
         print(f"dedup: no documents for {', '.join(missing)} in {config.warehouse}", file=sys.stderr)
     for summary in summaries:
@@ -88,28 +88,3 @@ def run(config: Config, args) -> int:
     return 1 if missing else 0
 
 
-def register(subparsers) -> None:
-    """Add `leakwatch dedup`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser(
-        "dedup", help="exact + near-duplicate clusters and first-seen crawl of every document"
-    )
-    add_common_options(parser)
-    parser.add_argument("--crawl", action="append", metavar="ID",
-                        help="deduplicate only this crawl (repeatable; default: every crawl in the warehouse)")
-    group = parser.add_argument_group("dedup")
-    group.add_argument("--threshold", dest="dedup__threshold", type=float, metavar="J",
-                       help="Jaccard threshold (default 0.8)")
-    group.add_argument("--num-perm", dest="dedup__num_perm", type=int, metavar="N",
-                       help="MinHash permutations (default 128)")
-    group.add_argument("--shingle-size", dest="dedup__shingle_size", type=int, metavar="N",
-                       help="words per shingle (default 5)")
-    group.add_argument("--seed", dest="dedup__seed", type=int, metavar="N", help="MinHash permutation seed (default 1)")
-    group.add_argument("--min-shingles", dest="dedup__min_shingles", type=int, metavar="N",
-                       help="fewer shingles: exact dedup only (default 20)")
-    group.add_argument("--no-verify", dest="dedup__verify", action="store_const", const=False,
-                       help="keep LSH candidate pairs without checking their estimated Jaccard")
-    group.add_argument("--max-cc-iterations", dest="dedup__max_iterations", type=int, metavar="N",
-                       help="connected-components rounds before giving up (default 30)")
-    parser.set_defaults(func=run)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from leakwatch.config import Config
 from leakwatch.errors import ConfigError
 from leakwatch.estimators.options import StatsOptions
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
@@ -46,27 +46,24 @@ def demo_calibration(folder: Path, config: Config) -> tuple[dict, Path | None]:
         return counts, None
 
 
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry of `leakwatch demo`."""
-    folder = Path(args.samples)
-    shards, truth = build_samples(folder, pages_per_crawl=args.pages_per_crawl)
-    config.inputs.paths = [str(p) for p in shards]
+    folder = Path(config.demo.samples)
+    shards, truth = build_samples(folder, pages_per_crawl=config.demo.pages_per_crawl)
+    # A second `make demo` finds the shards done and adds nothing; the later stages rewrite their tables.
+    changes: dict = {"inputs.paths": tuple(str(p) for p in shards), "inputs.resume": True}
     if config.stats.calibration == StatsOptions.calibration:  # not chosen by the user
         counts, path = demo_calibration(folder, config)
         rates = (f"it flags {counts['tp']}/{counts['n_pos']} LLM and {counts['fp']}/{counts['n_neg']} human "
                  "held-out sample-like pages")
         if path is not None:
-            config.stats.calibration = str(path.resolve())
+            changes["stats.calibration"] = str(path.resolve())
             print(f"demo: the correction uses the model's error rates on pages like these: {rates} ({path})")
         else:
             print(f"demo: the model cannot tell these LLM pages from these documentation pages ({rates}): no "
                   "correction can hold on them, so the estimates below use the model card's rates and are not "
                   "to be trusted; the validate command shows the method where the model separates its data")
-    # A second `make demo` finds the shards done and adds nothing; the later stages rewrite their tables.
-    config.inputs.resume = True
-    if config.spark.shuffle_partitions is None:
-        # Spark's 200 shuffle partitions cost more than they bring on ~1,000 pages (dedup runs ~10 jobs a crawl).
-        config.spark.shuffle_partitions = 4
+    config = config.replace(changes)
     spark = get_spark(config.spark, "leakwatch-demo")
     summary = run_pipeline(config, spark)
     print_run_summary(summary)
@@ -82,17 +79,4 @@ def run(config: Config, args) -> int:
     print(f"report: {summary['report']}")
     return exit_status(summary["extract"], config.inputs.max_failed_share)
 
-
-def register(subparsers) -> None:
-    """Add `leakwatch demo`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("demo", help="run the whole pipeline on the bundled sample shards")
-    add_common_options(parser)
-    parser.add_argument("--samples", default=".cache/samples", help="where sample shards are built (cached)")
-    parser.add_argument("--pages-per-crawl", type=int, default=140, metavar="N",
-                        help="pages per sample crawl (default 140; the 60 shipped LLM texts allow up to ~140)")
-    parser.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
-                        help="bootstrap replicates per stats row (default 1000)")
-    parser.set_defaults(func=run)
 

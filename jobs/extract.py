@@ -11,8 +11,8 @@ import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from leakwatch.inputs import DEFAULT_BASES, resolve_inputs
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
+from leakwatch.inputs import resolve_inputs
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
@@ -221,52 +221,10 @@ def exit_status(summary: dict, max_failed_share: float) -> int:
     return 1 if failed > max_failed_share * summary["files"] else 0
 
 
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry of `leakwatch extract`."""
     summary = run_extract(config)
     print_summary(summary)
     return exit_status(summary, config.inputs.max_failed_share)
 
 
-def add_input_options(parser) -> None:
-    """The input and ingest flags of `extract`."""
-    group = parser.add_argument_group("inputs")
-    group.add_argument("inputs__paths", nargs="*", metavar="INPUT", default=None,
-                       help="WARC/WET/ARC files, globs, directories, s3:// or https:// URIs")
-    group.add_argument("--crawl", dest="inputs__crawl", action="append",
-                       help="crawl id (CC-MAIN-YYYY-WW): its manifest, or the crawl of the given inputs")
-    group.add_argument("--paths", "--manifest", dest="inputs__manifest", action="append",
-                       help="a manifest such as warc.paths.gz (path, s3:// or https://)")
-    group.add_argument("--format", dest="inputs__format", choices=["auto", "warc", "wet", "arc"],
-                       help="which manifest --crawl reads (wet -> wet.paths.gz); records are detected from bytes")
-    group.add_argument("--source", dest="inputs__source", choices=sorted(DEFAULT_BASES),
-                       help="where crawl data is read: https (default, data.commoncrawl.org) or s3 (s3://commoncrawl/)")
-    group.add_argument("--base-url", dest="inputs__base_url", help="base for relative manifest entries")
-    group.add_argument("--sample-files", dest="inputs__sample_files", type=int,
-                       help="process a seeded random subset of N input files")
-    group.add_argument("--seed", dest="inputs__seed", type=int, help="seed of --sample-files (default 0)")
-    group.add_argument("--resume", dest="inputs__resume", action="store_true", default=None,
-                       help="skip input files that ingest_log already has as ok")
-    group.add_argument("--max-failed-share", dest="inputs__max_failed_share", type=float,
-                       help="exit 1 when more than this share of files failed (default 0: any)")
-    ingest = parser.add_argument_group("ingest")
-    ingest.add_argument("--max-payload-bytes", dest="ingest__max_payload_bytes", type=int,
-                        help="skip HTTP payloads larger than this once decoded (default 4 MiB)")
-    ingest.add_argument("--min-text-chars", dest="ingest__min_text_chars", type=int,
-                        help="skip pages with less main-content text (default 1)")
-    ingest.add_argument("--retries", dest="ingest__retries", type=int, help="retries per remote file (default 5)")
-    ingest.add_argument("--read-timeout", dest="ingest__read_timeout", type=float, help="seconds (default 60)")
-    ingest.add_argument("--s3-endpoint-url", dest="ingest__s3_endpoint_url",
-                        help="S3-compatible endpoint (default AWS; also AWS_ENDPOINT_URL)")
-    ingest.add_argument("--s3-anonymous", dest="ingest__s3_anonymous", choices=["auto", "yes", "no"],
-                        help="unsigned S3 requests: auto (when no credentials are configured), yes, no")
-
-
-def register(subparsers) -> None:
-    """Add `leakwatch extract`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("extract", help="WARC/WET/ARC files -> documents + ingest_log tables")
-    add_common_options(parser)
-    add_input_options(parser)
-    parser.set_defaults(func=run)

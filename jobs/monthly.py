@@ -12,7 +12,6 @@ a run writes for a crawl carry the run id `<run_id>-<crawl>`: extract reconciles
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import json
@@ -27,13 +26,12 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from leakwatch import __version__
-from leakwatch.crawls import load_crawls
+from leakwatch.config import Config
+from leakwatch.crawls import load_crawls, pending_crawls
 from leakwatch.errors import ConfigError, InputError
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.extract import exit_status, print_summary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
-from leakwatch.schemas.values import CC_CRAWL
 
 LOCK_HELD_STATUS = 4
 
@@ -138,24 +136,6 @@ class WarehouseLock:
             fs.delete(hpath, False)
 
 
-def pending_crawls(crawls: list[dict], markers: dict[str, str], since: str | None) -> list[str]:
-    """Ids of the crawls to run, oldest first: those not complete from `since` on (default: the
-    earliest crawl with a marker, started or complete, else the newest crawl of the list)."""
-    # Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
-    ids = [c["id"] for c in crawls if CC_CRAWL.match(c["id"])]
-    complete = {c for c, state in markers.items() if state == "complete"}
-    if since is not None:
-        if since not in ids:
-            raise ConfigError(f"--since {since!r} is not in the crawl list; `leakwatch crawls` lists them "
-                              "(`leakwatch crawls --refresh` fetches a newer list)")
-        start = ids.index(since)
-    elif set(markers) & set(ids):
-        start = min(ids.index(c) for c in markers if c in ids)
-    else:
-        start = len(ids) - 1
-    return [c for c in ids[start:] if c not in complete]
-
-
 def crawl_markers(spark: SparkSession, warehouse: str, crawls: list[dict]) -> dict[str, str]:
     """`started` or `complete` for each crawl of the list that has a marker in the warehouse."""
     markers = {}
@@ -173,12 +153,8 @@ def _mark(spark: SparkSession, config: Config, crawl: str, status: str) -> None:
 
 def crawl_config(config: Config, crawl: str) -> Config:
     """The run's config narrowed to one crawl: its manifest as input, resuming per file."""
-    one = copy.deepcopy(config)
-    one.run_id = f"{config.run_id}-{crawl}"
-    one.inputs.crawl, one.inputs.paths, one.inputs.manifest = [crawl], [], []
-    one.inputs.resume = True
-    one.classify.crawls = [crawl]
-    return one
+    return config.replace({"run_id": f"{config.run_id}-{crawl}", "inputs.crawl": (crawl,), "inputs.paths": (),
+                           "inputs.manifest": (), "inputs.resume": True})
 
 
 def versions(spark: SparkSession) -> dict[str, str]:
@@ -244,20 +220,20 @@ def run_crawl(spark: SparkSession, config: Config, crawl: str, record: dict, loc
     dedup = _timed(record, "dedup", lambda: dedup_crawls(spark, docs, config.dedup, config.warehouse))
     record["dedup"] = dedup
     lock.heartbeat()
-    record["classify"] = _timed(record, "classify", lambda: classify(spark, one))
+    record["classify"] = _timed(record, "classify", lambda: classify(spark, one, [crawl]))
     lock.heartbeat()
     _mark(spark, config, crawl, "complete")
     record["status"] = "complete"
     return 0
 
 
-def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_hours: float) -> int:
+def run_monthly(spark: SparkSession, config: Config) -> int:
     """Bring `config.warehouse` up to date (see the module doc); returns the exit status."""
     from leakwatch.udfs.classifier import resolve_model
     from leakwatch.udfs.minhash import fingerprint
 
-    warehouse = config.warehouse
-    lock = WarehouseLock(spark, warehouse, config.run_id, stale_hours)
+    warehouse, since = config.warehouse, config.monthly.since
+    lock = WarehouseLock(spark, warehouse, config.run_id, config.monthly.lock_stale_hours)
     manifest_path = f"{table_path(warehouse, 'runs')}/{config.run_id}.json"
     manifest: dict[str, Any] = {
         "run_id": config.run_id,
@@ -330,42 +306,18 @@ def run_monthly(spark: SparkSession, config: Config, since: str | None, stale_ho
     return status
 
 
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry of `leakwatch monthly`."""
-    if args.lock_stale_hours <= 0:
+    if config.monthly.lock_stale_hours <= 0:
         raise ConfigError("--lock-stale-hours must be positive")
     # Checked here: an InputError during a crawl is taken to mean its manifest is not published yet.
     if config.inputs.sample_files is not None and config.inputs.sample_files < 1:
         raise ConfigError("--sample-files must be at least 1")
     spark = get_spark(config.spark, "leakwatch-monthly")
     try:
-        return run_monthly(spark, config, args.since, args.lock_stale_hours)
+        return run_monthly(spark, config)
     except LockHeld as exc:
         print(f"leakwatch monthly: {exc}", file=sys.stderr)
         return LOCK_HELD_STATUS
 
 
-def register(subparsers) -> None:
-    """Add `leakwatch monthly`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser(
-        "monthly", help="process the crawls the warehouse lacks, oldest first, then stats and report"
-    )
-    add_common_options(parser)
-    parser.add_argument("--since", metavar="CRAWL",
-                        help="first crawl of the series (default: the earliest complete one, else the newest)")
-    parser.add_argument("--lock-stale-hours", type=float, default=24.0, metavar="H",
-                        help="take over a lock whose run sent no heartbeat for this long (default 24)")
-    group = parser.add_argument_group("inputs")
-    group.add_argument("--source", dest="inputs__source", choices=["https", "s3"],
-                       help="where crawl data is read: https (default, data.commoncrawl.org) or s3 (s3://commoncrawl/)")
-    group.add_argument("--base-url", dest="inputs__base_url", metavar="URL", help="base of crawl-data/ (e.g. a mirror)")
-    group.add_argument("--sample-files", dest="inputs__sample_files", type=int, metavar="N",
-                       help="process a seeded random subset of N WARC files per crawl")
-    group.add_argument("--seed", dest="inputs__seed", type=int, metavar="S", help="seed of --sample-files (default 0)")
-    group.add_argument("--max-failed-share", dest="inputs__max_failed_share", type=float, metavar="SHARE",
-                       help="stop when more than this share of a crawl's files failed (default 0: any)")
-    parser.add_argument("--model", dest="classify__model", metavar="PATH",
-                        help="fasttext .ftz (default: the shipped model)")
-    parser.set_defaults(func=run)

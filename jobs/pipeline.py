@@ -10,7 +10,6 @@ it, so a rerun that extracts nothing new costs the stats and the report alone:
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
 from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
@@ -116,8 +115,7 @@ def run_pipeline(config: Config, spark: SparkSession, say: Callable[[str], None]
         say(f"run: classify: {', '.join(crawls)}" if crawls else "run: classify: every crawl is scored")
         if not crawls:
             return {"crawls": {}}
-        return classify(spark, dataclasses.replace(config, classify=dataclasses.replace(config.classify,
-                                                                                         crawls=crawls)))
+        return classify(spark, config, crawls)
 
     stage("dedup", dedup)
     stage("classify", score)

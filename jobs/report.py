@@ -17,8 +17,8 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from leakwatch.config import Config
 from leakwatch.errors import ConfigError, TableMissing
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_documents, table_path, write_bytes
 from leakwatch.report.charts import crawl_order
@@ -128,16 +128,7 @@ def run_report(spark: SparkSession, config: Config) -> str:
     return f"{out}/index.html"
 
 
-def register(subparsers) -> None:
-    """Add `leakwatch report`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("report", help="stats + ingest_log -> static HTML report with charts")
-    add_common_options(parser)
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """Write the report and print the path of its index.html."""
     print(run_report(get_spark(config.spark), config))
     return 0

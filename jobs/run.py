@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
 from leakwatch.jobs.extract import exit_status, print_summary
 from leakwatch.jobs.pipeline import NothingExtracted, run_pipeline
 from leakwatch.jobs.spark import get_spark
@@ -59,7 +59,7 @@ def print_run_summary(summary: dict, out=None) -> None:
           + f" (total {round(sum(seconds.values()), 1)})", file=out)
 
 
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry of `leakwatch run`."""
     spark = get_spark(config.spark, "leakwatch-run")
     try:
@@ -75,27 +75,3 @@ def run(config: Config, args) -> int:
     return status
 
 
-def register(subparsers) -> None:
-    """Add `leakwatch run`."""
-    from leakwatch.jobs.cli import add_common_options
-    from leakwatch.jobs.extract import add_input_options
-
-    parser = subparsers.add_parser("run", help="the whole pipeline: extract, dedup, classify, stats, report")
-    add_common_options(parser)
-    add_input_options(parser)
-    dedup = parser.add_argument_group("dedup")
-    dedup.add_argument("--threshold", dest="dedup__threshold", type=float, metavar="J",
-                       help="near-duplicate Jaccard threshold (default 0.8)")
-    dedup.add_argument("--num-perm", dest="dedup__num_perm", type=int, metavar="N",
-                       help="MinHash permutations (default 128)")
-    classify = parser.add_argument_group("classify")
-    classify.add_argument("--model", dest="classify__model", metavar="PATH",
-                          help="fasttext .ftz (default: the shipped model)")
-    stats = parser.add_argument_group("stats")
-    stats.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
-                       help="bootstrap replicates per stats row (default 1000)")
-    stats.add_argument("--calibration", dest="stats__calibration", metavar="SLICE|FILE",
-                       help="TPR/FPR source for the estimate (see `leakwatch stats --help`)")
-    stats.add_argument("--top-domains", dest="stats__top_domains", type=int, metavar="N",
-                       help="registered domains that get their own stats rows (default 50)")
-    parser.set_defaults(func=run)

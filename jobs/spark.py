@@ -7,14 +7,26 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from leakwatch.errors import JavaMissingError
-from leakwatch.jobs.config import SparkOptions
+from leakwatch.settings import setting
 
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "
     "or 'brew install openjdk@17' on macOS, then put it on PATH or set JAVA_HOME."
 )
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """How the SparkSession is made in local mode; under spark-submit, spark-submit decides master and memory."""
+
+    master: str = setting("local[*]", "Spark master", metavar="MASTER")
+    driver_memory: str = setting("4g", "memory of the driver JVM", metavar="MEM")
+    shuffle_partitions: int | None = setting(None, "spark.sql.shuffle.partitions", metavar="N",
+                                             default_help="Spark's own, 200")
+    log_level: str = setting("WARN", "Spark log level", metavar="LEVEL")
 
 
 def java_major_version() -> int:

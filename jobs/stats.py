@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch import code_version
+from leakwatch.config import Config
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
 from leakwatch.estimators.calibration import (
@@ -28,7 +29,6 @@ from leakwatch.estimators.calibration import (
     negative_control,
 )
 from leakwatch.estimators.options import StatsOptions
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.udf import bootstrap
@@ -55,7 +55,7 @@ def _say(message: str) -> None:
 
 
 def load_calibration_file(spark: SparkSession, path: str, threshold: float | None) -> ResolvedCalibration:
-    """A calibration file (schemas.calibration) at any Hadoop path, checked against --threshold if given."""
+    """A calibration file (schemas.calibration) at any Hadoop path, checked against --flag-threshold if given."""
     text = read_text(spark, path)
     if text is None:
         raise StatsError(f"calibration file {path} not found: pass a card slice name or an existing JSON file")
@@ -66,7 +66,7 @@ def resolve_calibration(spark: SparkSession, config: Config, model_id: str) -> R
     """The calibration the options ask for (a file, else slices of the model's card), able to correct."""
     options = config.stats
     if is_calibration_file(options.calibration):
-        resolved = load_calibration_file(spark, options.calibration, options.threshold)
+        resolved = load_calibration_file(spark, options.calibration, options.flag_threshold)
     else:
         card, card_path = find_card(model_id, options, config.classify.model)
         resolved = card_calibration(card, card_path, options)
@@ -113,7 +113,7 @@ def check_inputs(warehouse: str, per_crawl: list[dict]) -> str:
         missing = [r for r in per_crawl if r[column]]
         if missing:
             listing = "; ".join(f"{r['crawl']}: {r[column]} of {r['n_docs']} documents" for r in missing)
-            flags = " ".join(f"--crawl {r['crawl']}" for r in missing)
+            flags = " ".join(f"--only-crawl {r['crawl']}" for r in missing)
             raise StatsError(f"documents without {'clusters' if command == 'dedup' else 'scores'} rows ({listing}): "
                              f"run `leakwatch {command} --out {warehouse} {flags}` first")
     models = sorted({m for r in per_crawl for m in r["model_id"]})
@@ -306,38 +306,7 @@ def _plain(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def register(subparsers) -> None:
-    """Add the `stats` subcommand."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("stats", help="documents + clusters + scores -> stats table (+ CSV, JSON)")
-    add_common_options(parser)
-    group = parser.add_argument_group("estimator")
-    group.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
-                       help="bootstrap replicates per row (default 1000)")
-    group.add_argument("--seed", dest="stats__seed", type=int, metavar="S", help="bootstrap seed (default 0)")
-    group.add_argument("--level", dest="stats__level", type=float, metavar="L",
-                       help="confidence level of the intervals (default 0.95)")
-    group.add_argument("--threshold", dest="stats__threshold", type=float, metavar="T",
-                       help="p_llm at or above which a page is flagged (default: the model card's operating "
-                            "threshold; must be one of the card's calibration thresholds)")
-    group.add_argument("--calibration", dest="stats__calibration", metavar="SLICE|FILE",
-                       help="TPR/FPR source: a slice of the model card's calibration table (default overall) or "
-                            "a JSON file with source, threshold, tp, n_pos, fp, n_neg")
-    group.add_argument("--fpr-slice", dest="stats__fpr_slice", metavar="SLICE",
-                       help="card slice FPR comes from (default source:web-cc2019, real pre-ChatGPT web pages; "
-                            "'same' for the --calibration slice); ignored with a calibration FILE")
-    group.add_argument("--card", dest="stats__card", metavar="PATH",
-                       help="model card JSON (default: the *.card.json beside the model whose id the scores carry)")
-    dims = parser.add_argument_group("dimensions")
-    dims.add_argument("--top-domains", dest="stats__top_domains", type=int, metavar="N",
-                      help="registered domains with the most documents that get their own rows (default 50)")
-    dims.add_argument("--min-site-docs", dest="stats__min_site_docs", type=int, metavar="N",
-                      help="scored pages a host needs to count in the site share (default 10)")
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """Run the stats job and print its summary as JSON."""
     summary = run_stats(get_spark(config.spark), config)
     print(json.dumps(summary, indent=1, sort_keys=True))

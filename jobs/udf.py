@@ -47,7 +47,7 @@ def row_seed(seed: int, key: tuple) -> int:
 def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
     """The applyInPandas function: one row key's domains -> that row's totals, estimate and CI."""
     estimator = estimator_class(options.estimator)(calibration.counts, options.replicates, options.level)
-    seed = options.seed
+    seed = options.bootstrap_seed
 
     def one_row(domains: pd.DataFrame) -> pd.DataFrame:
         # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.

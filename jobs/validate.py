@@ -21,21 +21,20 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from leakwatch.config import Config
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import read_documents, table_path
 from leakwatch.schemas.calibration import write_calibration
 from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
-from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
+from leakwatch.training.corpus import labeled_dir, read_corpus
 from leakwatch.validation.inject import (
     CALIBRATION,
     INJECTION,
     PlannedPage,
     check_options,
     halves,
-    labeled_dir,
     plan_crawls,
     prepare_out,
     write_manifest,
@@ -101,34 +100,33 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     options = config.validate
     started = time.monotonic()
     crawls = check_options(options)
-    folder = labeled_dir(options)
+    folder = labeled_dir(config.train.labeled)
     model, threshold = model_threshold(config)
-    out = Path(options.out).resolve()
+    out = Path(options.validation_dir).resolve()
     prepare_out(out)
 
     examples = read_corpus(folder)
-    half = halves(examples, options.seed)
+    half = halves(examples, options.injection_seed)
     say(f"{len(examples)} labelled texts; held out of training: {len(half[CALIBRATION])} for calibration, "
         f"{len(half[INJECTION])} to inject")
     pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
     if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
         raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
                           "held-out texts; it needs both: use more labelled data")
-    counts = calibrate(half[CALIBRATION], model, threshold, options.seed)
+    counts = calibrate(half[CALIBRATION], model, threshold, options.injection_seed)
     calibration_path = write_calibration(
         out / CALIBRATION_FILE, counts["extracted"],
-        f"leakwatch validate: calibration half (seed {options.seed}), extracted page text")
+        f"leakwatch validate: calibration half (seed {options.injection_seed}), extracted page text")
     say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
 
-    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.seed,
+    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.injection_seed,
                        options.recrawl_share, options.near_dup_share)
     write_manifest(out / "pages.csv", plan, pools)
-    shards = write_shards(out / "shards", plan, pools, options.seed, options.pages_per_shard)
+    shards = write_shards(out / "shards", plan, pools, options.injection_seed, options.pages_per_shard)
     say(f"{len(plan)} pages in {len(shards)} shards for {len(crawls)} crawls")
 
-    config.warehouse = str(out / "warehouse")
-    config.inputs.paths = [str(p) for p in shards]
-    config.stats.calibration = str(calibration_path)
+    config = config.replace({"warehouse": str(out / "warehouse"), "inputs.paths": tuple(str(p) for p in shards),
+                             "stats.calibration": str(calibration_path)})
     pipeline = run_pipeline(config, spark, say=say)
 
     truth = truth_counts(spark, config.warehouse, plan)
@@ -142,7 +140,7 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     result = {
         "labeled": str(folder),
         "model": model,
-        "seed": options.seed,
+        "seed": options.injection_seed,
         "docs_per_crawl": options.docs_per_crawl,
         "tolerance": options.tolerance,
         "rule": "every crawl of the captures view has |estimate - truth_scored| <= tolerance",
@@ -162,46 +160,13 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     return result
 
 
-def register(subparsers) -> None:
-    """Add `leakwatch validate`."""
-    from leakwatch.jobs.cli import add_common_options
-
-    parser = subparsers.add_parser("validate", help="injection test: known LLM shares through the whole pipeline")
-    add_common_options(parser, warehouse=False)
-    parser.add_argument("--labeled", dest="validate__labeled", metavar="DIR",
-                        help=f"folder of labelled *.jsonl (default {DEFAULT_DATA})")
-    parser.add_argument("--out", dest="validate__out", metavar="DIR", required=True,
-                        help="output folder: shards/, warehouse/, calibration.json, validation.json/.csv")
-    parser.add_argument("--crawls", dest="validate__crawls", nargs="+", metavar="ID",
-                        help="crawl ids to build (default: 2 pre-ChatGPT, 4 after)")
-    parser.add_argument("--shares", dest="validate__shares", nargs="+", type=float, metavar="SHARE",
-                        help="LLM share of each crawl's pages, one per --crawls (default 0 0 .05 .15 .25 .35)")
-    parser.add_argument("--docs-per-crawl", dest="validate__docs_per_crawl", type=int, metavar="N",
-                        help="pages per crawl (default 2000)")
-    parser.add_argument("--seed", dest="validate__seed", type=int, metavar="S",
-                        help="seed of the calibration/injection split, the crawl plan and the pages (default 0)")
-    parser.add_argument("--tolerance", dest="validate__tolerance", type=float, metavar="X",
-                        help="largest |estimate - truth| per crawl of the captures view (default 0.02)")
-    parser.add_argument("--recrawl-share", dest="validate__recrawl_share", type=float, metavar="X",
-                        help="share of a crawl's human pages re-captured from earlier crawls (default 0.2)")
-    parser.add_argument("--near-dup-share", dest="validate__near_dup_share", type=float, metavar="X",
-                        help="share of a crawl's pages that are templated near-copies (default 0.05)")
-    parser.add_argument("--model", dest="classify__model", metavar="PATH",
-                        help="fasttext .ftz (default: the shipped model; the held-out split is that model's)")
-    parser.add_argument("--replicates", dest="stats__replicates", type=int, metavar="B",
-                        help="bootstrap replicates of the CI (default 1000)")
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """CLI entry: 0 when the tolerance rule holds, 1 when it does not."""
     # Bad flags or a missing data folder fail before a JVM starts.
     check_options(config.validate)
-    labeled_dir(config.validate)
-    if config.spark.shuffle_partitions is None:
-        # A validation run is small: Spark's default 200 shuffle partitions would be mostly empty tasks.
-        config.spark.shuffle_partitions = 8
+    labeled_dir(config.train.labeled)
     result = validate(get_spark(config.spark, "leakwatch-validate"), config)
     print(format_table(result))
-    print(f"validate: {Path(config.validate.out) / 'validation.json'}, report under {config.warehouse}/report")
+    out = Path(config.validate.validation_dir)
+    print(f"validate: {out / 'validation.json'}, report under {out.resolve() / 'warehouse'}/report")
     return 0 if result["passed"] else 1

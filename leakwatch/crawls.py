@@ -12,13 +12,40 @@ import datetime as dt
 import json
 import os
 import sys
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from leakwatch.errors import ConfigError
 from leakwatch.schemas.values import CC_CRAWL, is_pre_chatgpt
+from leakwatch.settings import setting
 from leakwatch.sources import FetchOptions, open_input
 
+if TYPE_CHECKING:
+    from leakwatch.config import Config
+
 COLLINFO_URL = "https://index.commoncrawl.org/collinfo.json"
+
+
+@dataclass(frozen=True)
+class CrawlsOptions:
+    """What `leakwatch crawls` prints, and whether it fetches a new list first."""
+
+    refresh: str | None = setting(None, f"fetch a new collinfo.json (a URL or a path; {COLLINFO_URL} when none is "
+                                  "given) into the user cache first", nargs="?", const=COLLINFO_URL,
+                                  metavar="URL_OR_PATH", default_help="no: the cached or shipped list")
+    last: int | None = setting(None, "show only the N most recent crawls", metavar="N", default_help="every crawl")
+
+
+@dataclass(frozen=True)
+class MonthlyOptions:
+    """Which crawls a monthly run takes, and when a lock left by another run may be taken over."""
+
+    since: str | None = setting(None, "first crawl of the series", metavar="CRAWL",
+                                default_help="the earliest crawl the warehouse has begun, else the newest crawl")
+    lock_stale_hours: float = setting(24.0, "take over a lock whose run sent no heartbeat for this long",
+                                      metavar="H")
 
 
 def cache_path() -> Path:
@@ -73,23 +100,33 @@ def refresh(source: str) -> list[dict]:
     return crawls
 
 
-def run(config, args) -> int:
+def pending_crawls(crawls: list[dict], markers: dict[str, str], since: str | None) -> list[str]:
+    """Ids of the crawls to run, oldest first: those not complete from `since` on (default: the
+    earliest crawl with a marker, started or complete, else the newest crawl of the list)."""
+    # Weekly crawl ids; the early yearly ones (CC-MAIN-2008-2009, ...) have no warc.paths.gz of this form.
+    ids = [c["id"] for c in crawls if CC_CRAWL.match(c["id"])]
+    complete = {c for c, state in markers.items() if state == "complete"}
+    if since is not None:
+        if since not in ids:
+            raise ConfigError(f"--since {since!r} is not in the crawl list; `leakwatch crawls` lists them "
+                              "(`leakwatch crawls --refresh` fetches a newer list)")
+        start = ids.index(since)
+    elif set(markers) & set(ids):
+        start = min(ids.index(c) for c in markers if c in ids)
+    else:
+        start = len(ids) - 1
+    return [c for c in ids[start:] if c not in complete]
+
+
+def run(config: Config) -> int:
     """CLI entry of `leakwatch crawls`."""
-    if args.refresh:
-        crawls = refresh(args.refresh)
+    options = config.crawls
+    if options.refresh:
+        crawls = refresh(options.refresh)
         print(f"crawls: {len(crawls)} crawls written to {cache_path()}", file=sys.stderr)
     else:
         crawls = load_crawls()
-    for crawl in crawls[-args.last :] if args.last else crawls:
+    for crawl in crawls[-options.last :] if options.last else crawls:
         era = "pre-ChatGPT" if is_pre_chatgpt(crawl["id"]) else "post-ChatGPT"
         print(f"{crawl['id']}\t{(crawl['from'] or '')[:10]}\t{(crawl['to'] or '')[:10]}\t{era}\t{crawl['name']}")
     return 0
-
-
-def register(subparsers) -> None:
-    """Add `leakwatch crawls`."""
-    parser = subparsers.add_parser("crawls", help="list Common Crawl crawls (id, dates, era)")
-    parser.add_argument("--refresh", nargs="?", const=COLLINFO_URL, metavar="URL_OR_PATH",
-                        help=f"fetch a new collinfo.json (default {COLLINFO_URL}) into the user cache")
-    parser.add_argument("--last", type=int, help="show only the N most recent crawls")
-    parser.set_defaults(func=run)

@@ -6,35 +6,44 @@ from __future__ import annotations
 import glob
 import os
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from leakwatch.errors import InputError
 from leakwatch.schemas.values import CRAWL_NAME
+from leakwatch.settings import setting
 from leakwatch.sources import read_lines
 from leakwatch.udfs.ingest import crawl_from_path
 
 if TYPE_CHECKING:
-    from leakwatch.jobs.config import Config
+    from leakwatch.config import Config
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
 INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
 
 
-@dataclass
+@dataclass(frozen=True)
 class InputOptions:
     """Where the input files come from."""
 
-    paths: list[str] = field(default_factory=list)
-    crawl: list[str] = field(default_factory=list)
-    manifest: list[str] = field(default_factory=list)
-    format: str = "auto"  # auto | warc | wet | arc
-    source: str = "https"  # https | s3: where --crawl manifests and relative paths are fetched
-    base_url: str | None = None  # overrides the source's default base
-    sample_files: int | None = None
-    seed: int = 0
-    resume: bool = False
-    max_failed_share: float = 0.0
+    paths: tuple[str, ...] = setting((), "WARC/WET/ARC files, globs, directories, s3:// or https:// URIs",
+                                     positional=True, nargs="*", metavar="INPUT")
+    crawl: tuple[str, ...] = setting((), "crawl id (CC-MAIN-YYYY-WW), repeatable: its manifest is read, or, with "
+                                     "INPUTs, the crawl they belong to", metavar="ID")
+    manifest: tuple[str, ...] = setting((), "a manifest such as warc.paths.gz (path, s3:// or https://), repeatable",
+                                        flags=("--paths", "--manifest"), metavar="MANIFEST")
+    format: str = setting("auto", "which manifest --crawl reads (wet: wet.paths.gz); records are detected from bytes",
+                          choices=("auto", "warc", "wet", "arc"))
+    source: str = setting("https", "where crawl data is read: https (data.commoncrawl.org) or s3 (s3://commoncrawl/)",
+                          choices=tuple(sorted(DEFAULT_BASES)))
+    base_url: str | None = setting(None, "base of relative manifest entries and of crawl-data/ (e.g. a mirror)",
+                                   metavar="URL", default_help="that of --source")
+    sample_files: int | None = setting(None, "read a seeded random subset of N input files (monthly: of each crawl)",
+                                       metavar="N", default_help="every file")
+    seed: int = setting(0, "seed of --sample-files", metavar="S")
+    resume: bool = setting(False, "skip input files whose latest ingest_log row is ok")
+    max_failed_share: float = setting(0.0, "exit 1 when more than this share of the input files failed (0: any); "
+                                      "monthly stops at that crawl", metavar="SHARE")
 
 
 @dataclass(frozen=True)

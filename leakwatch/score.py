@@ -6,14 +6,26 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.config import Config
+from leakwatch.settings import setting
 from leakwatch.udfs.classifier import resolve_model, score_frame, word_count
 from leakwatch.udfs.langid import identify_languages
 
+if TYPE_CHECKING:
+    from leakwatch.config import Config
+
 BATCH = 1024
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """What `leakwatch score` reads."""
+
+    input: str | None = setting(None, "JSONL file with a \"text\" field per line", positional=True, nargs="?",
+                                metavar="FILE", default_help="stdin")
 
 
 def read_batches(stream: IO[str], name: str) -> Iterator[list[dict[str, Any]]]:
@@ -56,26 +68,16 @@ def score_records(records: list[dict[str, Any]], model_path: str) -> list[dict[s
     return out
 
 
-def register(subparsers) -> None:
-    """Add the `score` subcommand."""
-    parser = subparsers.add_parser("score", help="JSONL texts (stdin or FILE) -> JSONL with p_llm")
-    parser.add_argument("--config", metavar="FILE", help="TOML file with settings; flags given here override it")
-    parser.add_argument(
-        "--model", dest="classify__model", metavar="PATH", help="fasttext .ftz (default: the shipped model)"
-    )
-    parser.add_argument("input", nargs="?", metavar="FILE", help="JSONL file (default: stdin)")
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """Score every line and write JSONL to stdout."""
     model, _ = resolve_model(config.classify.model)
+    source = config.score.input
     try:
-        stream = open(args.input, encoding="utf-8") if args.input else sys.stdin  # noqa: SIM115
+        stream = open(source, encoding="utf-8") if source else sys.stdin  # noqa: SIM115
     except OSError as exc:
-        raise ConfigError(f"cannot read {args.input}: {exc.strerror}") from exc
+        raise ConfigError(f"cannot read {source}: {exc.strerror}") from exc
     with stream:
-        for batch in read_batches(stream, args.input or "<stdin>"):
+        for batch in read_batches(stream, source or "<stdin>"):
             for record in score_records(batch, str(model)):
                 sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0

@@ -25,20 +25,26 @@ from typing import BinaryIO
 
 import urllib3.exceptions
 
+from leakwatch.settings import setting
+
 USER_AGENT = "leakwatch/0.1 (+https://github.com/leakwatch/leakwatch)"
 
 
-@dataclass
+@dataclass(frozen=True)
 class FetchOptions:
     """Timeouts and retry policy for remote inputs."""
 
-    retries: int = 5
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    s3_endpoint_url: str | None = None
-    s3_anonymous: str = "auto"  # auto: unsigned unless credentials are configured | yes | no
+    retries: int = setting(5, "retries per remote file (a read that fails mid-file resumes where it stopped)",
+                           metavar="N")
+    connect_timeout: float = setting(10.0, "seconds to connect", metavar="S")
+    read_timeout: float = setting(60.0, "seconds without a byte before a read is retried", metavar="S")
+    backoff_base: float = setting(0.5, "seconds of the first backoff between retries (doubled each time, jittered)",
+                                  metavar="S")
+    backoff_max: float = setting(30.0, "longest backoff between retries, seconds", metavar="S")
+    s3_endpoint_url: str | None = setting(None, "S3-compatible endpoint", metavar="URL",
+                                          default_help="AWS, or $AWS_ENDPOINT_URL")
+    s3_anonymous: str = setting("auto", "unsigned S3 requests: auto (when no credentials are configured), yes, no",
+                                choices=("auto", "yes", "no"))
 
 
 class PermanentError(OSError):

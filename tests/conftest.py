@@ -24,8 +24,7 @@ def shared_data() -> Path:
 def spark():
     """One local[2] SparkSession for the test run (a JVM start costs ~10 s)."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from leakwatch.jobs.config import SparkOptions
-    from leakwatch.jobs.spark import get_spark
+    from leakwatch.jobs.spark import SparkOptions, get_spark
 
     session = get_spark(SparkOptions(master="local[2]", driver_memory="2g", shuffle_partitions=4))
     yield session

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from leakwatch.config import Config
 from leakwatch.jobs.classify import classify, score_documents, ship_model
-from leakwatch.jobs.config import Config
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES
 from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
 from leakwatch.udfs.markers import marker_frame
@@ -128,8 +128,8 @@ def test_batches_build_every_column_as_the_plain_functions(spark, shipped_model)
 
 @pytest.mark.spark
 def test_rescoring_one_crawl_keeps_the_others(spark, warehouse, shipped_model):
-    options = ClassifyOptions(model=shipped_model, crawls=["CC-MAIN-2019-30"])
-    classify(spark, Config(warehouse=warehouse, run_id="classify-2", classify=options))
+    options = ClassifyOptions(model=shipped_model)
+    classify(spark, Config(warehouse=warehouse, run_id="classify-2", classify=options), ["CC-MAIN-2019-30"])
     runs = {(r["crawl"], r["run_id"]) for r in spark.read.parquet(f"{warehouse}/scores").collect()}
     assert runs == {("CC-MAIN-2024-10", "classify-1"), ("CC-MAIN-2019-30", "classify-2")}
 
@@ -138,7 +138,7 @@ def test_score_command_writes_jsonl(tmp_path, shipped_model):
     lines = [json.dumps({"id": 1, "text": LLM}), json.dumps({"id": 2, "text": "Kurzer deutscher Text."})]
     source = tmp_path / "in.jsonl"
     source.write_text("\n".join(lines) + "\n")
-    done = subprocess.run([sys.executable, "-m", "leakwatch.jobs.cli", "score", "--model", shipped_model, str(source)],
+    done = subprocess.run([sys.executable, "-m", "leakwatch.cli", "score", "--model", shipped_model, str(source)],
                           capture_output=True, text=True, timeout=120, check=True)
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert [o["id"] for o in out] == [1, 2]
@@ -149,7 +149,7 @@ def test_score_command_writes_jsonl(tmp_path, shipped_model):
 def test_score_command_names_the_bad_line(tmp_path, shipped_model):
     source = tmp_path / "in.jsonl"
     source.write_text('{"text": "fine"}\nnot json\n')
-    done = subprocess.run([sys.executable, "-m", "leakwatch.jobs.cli", "score", "--model", shipped_model, str(source)],
+    done = subprocess.run([sys.executable, "-m", "leakwatch.cli", "score", "--model", shipped_model, str(source)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"{source}:2: not JSON" in done.stderr

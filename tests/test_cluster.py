@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leakwatch.jobs.cli import main
+from leakwatch.cli import main
 from leakwatch.validation.pages import human_pages, write_shard
 
 REPO = Path(__file__).resolve().parent.parent

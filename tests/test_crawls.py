@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from leakwatch.cli import main
 from leakwatch.crawls import crawl_order_key, load_crawls
-from leakwatch.jobs.cli import main
 from leakwatch.schemas.values import is_pre_chatgpt
 
 from .servers import StaticServer

@@ -93,11 +93,11 @@ def test_precision_and_recall_against_exact_jaccard(spark) -> None:
     clusters = compute_clusters(spark, _docs(spark, rows), options).collect()
     assert len(clusters) == len(rows)
     found = _pairs_by_cluster(clusters)
-    true_pairs = {p for p, j in truth.items() if j >= options.threshold}
+    true_pairs = {p for p, j in truth.items() if j >= options.jaccard_threshold}
     precision = len(found & true_pairs) / len(found)
     recall = len(true_pairs & found) / len(true_pairs)
     recall_high = len({p for p in true_pairs if truth[p] >= 0.9} & found) / sum(j >= 0.9 for j in truth.values())
-    near_miss = sum(truth.get(p, 0.0) >= options.threshold - 0.1 for p in found) / len(found)
+    near_miss = sum(truth.get(p, 0.0) >= options.jaccard_threshold - 0.1 for p in found) / len(found)
     print(f"dedup accuracy: {len(rows)} docs, {len(true_pairs)} pairs with J>=0.8, precision {precision:.3f}, "
           f"recall {recall:.3f}, recall at J>=0.9 {recall_high:.3f}, found pairs with J>=0.7 {near_miss:.3f}")
     assert len(true_pairs) > 200
@@ -222,11 +222,11 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
     with pytest.raises(FingerprintMismatch, match=r"num_perm: 128 -> 64"):
         dedup_crawls(spark, docs, DedupOptions(num_perm=64), warehouse)
     with pytest.raises(FingerprintMismatch, match=r"threshold: 0.8 -> 0.7"):
-        compute_clusters(spark, docs, DedupOptions(threshold=0.7), warehouse)
+        compute_clusters(spark, docs, DedupOptions(jaccard_threshold=0.7), warehouse)
 
 
 def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
-    from leakwatch.jobs.cli import main
+    from leakwatch.cli import main
     from leakwatch.schemas.tables import INGEST_LOG
 
     warehouse = str(tmp_path / "wh")
@@ -241,7 +241,7 @@ def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
     log = ("file:///a.warc.gz", "CC-MAIN-2023-06", "ok", None, None, 1, 3, {}, 3, {}, 0, 0, 0.0, "x", "r1", FETCH)
     spark.createDataFrame([log], INGEST_LOG).write.partitionBy("crawl").parquet(f"{warehouse}/ingest_log")
 
-    assert main(["dedup", "--out", warehouse, "--crawl", "CC-MAIN-2023-06"]) == 0
+    assert main(["dedup", "--out", warehouse, "--only-crawl", "CC-MAIN-2023-06"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary == {"crawl": "CC-MAIN-2023-06", "documents": 3, "clusters": 2, "exact_duplicates": 1,
                        "in_multi_doc_clusters": 2, "content_seen_before": 0, "url_seen_before": 0}

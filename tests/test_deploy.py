@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leakwatch.jobs.cli import build_parser
+from leakwatch.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
@@ -70,7 +70,7 @@ def test_dockerfile_copies_what_exists_and_runs_the_console_script():
         for source in sources:
             assert (REPO / source).exists(), f"COPY {source}: no such path in the build context (repo root)"
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert 'leakwatch = "leakwatch.jobs.cli:main"' in pyproject
+    assert 'leakwatch = "leakwatch.cli:main"' in pyproject
     [(_, entrypoint)] = [s for s in steps if s[0] == "ENTRYPOINT"]
     assert json.loads(entrypoint)[-1] == "/opt/leakwatch/entrypoint.sh"
     assert any(w == "COPY" and "deploy/entrypoint.sh" in a and "deploy/driver.py" in a for w, a in steps)

@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leakwatch.cli import main, parse
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.cli import build_parser, main
-from leakwatch.jobs.config import build_config
 from leakwatch.jobs.extract import CONCURRENT_WRITERS, rows_of_run
 from leakwatch.jobs.warehouse import read_documents
 
@@ -162,13 +161,12 @@ def test_crawl_id_resolves_its_manifest_over_http_and_samples(spark, tmp_path):
 def test_toml_config_and_flags(tmp_path):
     toml = tmp_path / "lw.toml"
     toml.write_text('warehouse = "from-file"\n[ingest]\nmin_text_chars = 50\nretries = 2\n[inputs]\nseed = 3\n')
-    args = build_parser().parse_args(["extract", "x.warc.gz", "--config", str(toml), "--retries", "9"])
-    config = build_config(args)
+    _, config = parse(["extract", "x.warc.gz", "--config", str(toml), "--retries", "9"])
     assert config.warehouse == "from-file" and config.ingest.min_text_chars == 50
-    assert config.ingest.retries == 9 and config.inputs.seed == 3 and config.inputs.paths == ["x.warc.gz"]
+    assert config.ingest.retries == 9 and config.inputs.seed == 3 and config.inputs.paths == ("x.warc.gz",)
     toml.write_text("[ingest]\nmax_bytes = 1\n")
-    with pytest.raises(ConfigError, match="unknown setting 'max_bytes'"):
-        build_config(build_parser().parse_args(["extract", "--config", str(toml)]))
+    with pytest.raises(ConfigError, match=r"lw.toml: unknown setting 'max_bytes' in \[ingest\]; \[ingest\] takes ret"):
+        parse(["extract", "--config", str(toml)])
 
 
 def test_bad_inputs_are_usage_errors(tmp_path, capsys):

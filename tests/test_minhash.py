@@ -34,14 +34,14 @@ def _datasketch_minhash(text: str, options: DedupOptions) -> MinHash:
     tokens = words(text)
     k = options.shingle_size
     shingles = [" ".join(tokens[i : i + k]).encode("utf-8") for i in range(len(tokens) - k + 1)]
-    mh = MinHash(num_perm=options.num_perm, seed=options.seed, hashfunc=xxhash.xxh32_intdigest)
+    mh = MinHash(num_perm=options.num_perm, seed=options.minhash_seed, hashfunc=xxhash.xxh32_intdigest)
     mh.update_batch(shingles)
     return mh
 
 
 @pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7)])
 def test_signature_is_datasketch_minhash(num_perm: int, seed: int) -> None:
-    options = DedupOptions(num_perm=num_perm, seed=seed)
+    options = DedupOptions(num_perm=num_perm, minhash_seed=seed)
     rng = random.Random(seed)
     a = _text(rng, 300)
     b = " ".join(words(a)[:250]) + " " + _text(rng, 50)
@@ -93,15 +93,15 @@ def _set_pair(rng: np.random.Generator, jaccard: float, union: int = 400) -> tup
 def test_detection_follows_the_lsh_s_curve() -> None:
     """P(some band agrees) = 1 - (1 - J^r)^b, the curve datasketch picks b and r by."""
     options = DedupOptions()
-    bands, rows = lsh_params(options.threshold, options.num_perm)
+    bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     rng = np.random.default_rng(42)
     trials = 400
     for jaccard in (0.5, 0.7, 0.8, 0.85, 0.9, 0.95):
         detected = 0
         for _ in range(trials):
             a, b = _set_pair(rng, jaccard)
-            ha = band_hashes(signature(a, options.num_perm, options.seed), bands, rows)
-            hb = band_hashes(signature(b, options.num_perm, options.seed), bands, rows)
+            ha = band_hashes(signature(a, options.num_perm, options.minhash_seed), bands, rows)
+            hb = band_hashes(signature(b, options.num_perm, options.minhash_seed), bands, rows)
             detected += any(x == y for x, y in zip(ha, hb, strict=True))
         expected = 1 - (1 - jaccard**rows) ** bands
         tolerance = 3 * np.sqrt(expected * (1 - expected) / trials) + 0.03

@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from leakwatch.cli import main
+from leakwatch.crawls import pending_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.cli import main
-from leakwatch.jobs.monthly import LOCK_HELD_STATUS, lock_is_stale, pending_crawls
+from leakwatch.jobs.monthly import LOCK_HELD_STATUS, lock_is_stale
 from leakwatch.validation.pages import human_pages, write_shard
 
 from .servers import StaticServer
@@ -243,7 +244,7 @@ def test_killed_run_resumes_to_the_same_stats(spark, mirror, baseline, cache, tm
     args = monthly_args(warehouse, mirror, settings, "--master", "local[1]", "--driver-memory", "1g")
     first_log = warehouse / "ingest_log" / f"crawl={FIRST}"
     # Its own process group, so the kill reaches the run's JVM too.
-    proc = subprocess.Popen([sys.executable, "-m", "leakwatch.jobs.cli", *args], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "leakwatch.cli", *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         deadline = time.monotonic() + 300

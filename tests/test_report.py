@@ -13,8 +13,8 @@ import pytest
 from bs4 import BeautifulSoup
 from PIL import Image
 
-from leakwatch.jobs.cli import main
-from leakwatch.jobs.config import Config
+from leakwatch.cli import main
+from leakwatch.config import Config
 from leakwatch.jobs.report import run_report
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES, STATS
 

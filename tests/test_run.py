@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from leakwatch.jobs.cli import main
+from leakwatch.cli import main
 from leakwatch.jobs.demo import demo_calibration
 from leakwatch.validation.pages import Page, render_page, write_shard
 from leakwatch.validation.samples import SampleCrawl, build_samples, calibration_texts, llm_texts, shard_paragraphs
@@ -230,7 +230,7 @@ def test_calibration_pages_are_held_out_of_every_shard():
 
 
 def test_demo_measures_error_rates_on_the_held_out_pages(tmp_path):
-    from leakwatch.jobs.config import Config
+    from leakwatch.config import Config
 
     counts, path = demo_calibration(tmp_path, Config())
     texts = calibration_texts()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -11,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leakwatch.cli import parse
+from leakwatch.config import Config
 from leakwatch.errors import StatsError
 from leakwatch.estimators.calibration import ResolvedCalibration, card_calibration, find_card, negative_control
 from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs import stats
-from leakwatch.jobs.cli import COMMAND_MODULES
-from leakwatch.jobs.config import Config, build_config
 from leakwatch.jobs.stats import load_calibration_file, run_stats
 from leakwatch.schemas.calibration import Calibration
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
@@ -288,7 +287,7 @@ def test_csv_and_json_agree_with_the_parquet(result):
 @pytest.mark.spark
 def test_rerun_gives_identical_rows(spark, warehouse, card, result):
     _, first = result
-    summary = run_stats(spark, stats_config(warehouse, card, seed=0))
+    summary = run_stats(spark, stats_config(warehouse, card, bootstrap_seed=0))
     second = spark.read.parquet(summary["stats"]).toPandas().sort_values(KEY).reset_index(drop=True)
     pd.testing.assert_frame_equal(first.drop(columns="code_version"), second.drop(columns="code_version"))
 
@@ -310,7 +309,7 @@ def test_calibration_file_sets_tpr_fpr_and_threshold(spark, warehouse, card, tmp
     bad.write_text(json.dumps({"source": "x", "threshold": 0.8, "tpr": 0.9}))
     with pytest.raises(StatsError, match="exactly the keys"):
         load_calibration_file(spark, str(bad), None)
-    with pytest.raises(StatsError, match="drop --threshold"):
+    with pytest.raises(StatsError, match="drop --flag-threshold"):
         load_calibration_file(spark, str(path), 0.5)
     with pytest.raises(StatsError, match="not found"):
         load_calibration_file(spark, str(tmp_path / "absent.json"), None)
@@ -320,12 +319,12 @@ def test_card_choices_are_checked(tmp_path):
     path = write_card(tmp_path / "test.card.json")
     with open(path, encoding="utf-8") as fh:
         card = json.load(fh)
-    same = card_calibration(card, path, StatsOptions(fpr_slice="same", threshold=0.8)).counts
+    same = card_calibration(card, path, StatsOptions(fpr_slice="same", flag_threshold=0.8)).counts
     assert (same.true_positives, same.positives, same.false_positives, same.negatives) == (150, 400, 6, 300)
     with pytest.raises(StatsError, match="slice 'domain:nowhere' is not in"):
         card_calibration(card, path, StatsOptions(calibration="domain:nowhere"))
     with pytest.raises(StatsError, match="threshold 0.7 is not in slice 'overall'.*0.5, 0.8"):
-        card_calibration(card, path, StatsOptions(threshold=0.7))
+        card_calibration(card, path, StatsOptions(flag_threshold=0.7))
     with pytest.raises(StatsError, match="has no LLM texts"):
         card_calibration(card, path, StatsOptions(calibration="source:web-cc2019"))
     with pytest.raises(StatsError, match="is for model sha256:0123456789abcdef"):
@@ -337,7 +336,7 @@ def test_missing_clusters_scores_and_mixed_models_are_refused(spark, tmp_path, c
     docs, clusters, scores = make_tables(seed=3, per_crawl=8)
     late = [c for c in clusters if c["crawl"] != CRAWLS[2]]
     root = write_warehouse(spark, str(tmp_path / "no_dedup"), docs, late, scores)
-    with pytest.raises(StatsError, match=rf"{CRAWLS[2]}: 8 of 8 documents.*leakwatch dedup .*--crawl {CRAWLS[2]}"):
+    with pytest.raises(StatsError, match=rf"{CRAWLS[2]}: 8 of 8 documents.*leakwatch dedup .*--only-crawl {CRAWLS[2]}"):
         run_stats(spark, stats_config(root, card))
     root = write_warehouse(spark, str(tmp_path / "no_scores"), docs, clusters, None)
     with pytest.raises(StatsError, match="no scores table .* run `leakwatch classify"):
@@ -360,16 +359,14 @@ def test_the_shipped_card_is_found_by_the_shipped_model_id():
 
 
 def test_cli_flags_land_in_the_stats_section():
-    parser = argparse.ArgumentParser()
-    stats.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args([
-        "stats", "--out", "wh", "--replicates", "50", "--seed", "3", "--level", "0.9", "--threshold", "0.8",
-        "--calibration", "cal.json", "--fpr-slice", "same", "--top-domains", "7", "--min-site-docs", "4",
+    command, config = parse([
+        "stats", "--out", "wh", "--replicates", "50", "--bootstrap-seed", "3", "--level", "0.9",
+        "--flag-threshold", "0.8", "--calibration", "cal.json", "--fpr-slice", "same", "--top-domains", "7",
+        "--min-site-docs", "4",
     ])
-    config = build_config(args)
     options = config.stats
-    assert (config.warehouse, args.func) == ("wh", stats.run)
-    assert (options.replicates, options.seed, options.level, options.threshold) == (50, 3, 0.9, 0.8)
+    assert (config.warehouse, command.entry) == ("wh", "leakwatch.jobs.stats:run")
+    assert (options.replicates, options.bootstrap_seed, options.level, options.flag_threshold) == (50, 3, 0.9, 0.8)
     assert (options.calibration, options.fpr_slice, options.top_domains, options.min_site_docs) == (
         "cal.json", "same", 7, 4)
-    assert "leakwatch.jobs.stats" in COMMAND_MODULES
+    assert command.load() is stats.run

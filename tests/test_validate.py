@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from leakwatch.cli import main
+from leakwatch.config import Config
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.cli import main
-from leakwatch.jobs.config import Config
 from leakwatch.jobs.validate import validate
 from leakwatch.schemas.values import VIEWS
 from leakwatch.training.corpus import read_corpus
@@ -184,18 +184,19 @@ def test_compare_and_the_exit_rule():
 
 
 def test_flags_are_checked_before_any_work(tmp_path):
-    ok = ValidateOptions(crawls=["CC-MAIN-2025-30", "CC-MAIN-2021-04"], shares=[0.3, 0.0])
+    ok = ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2025-30", "CC-MAIN-2021-04"), shares=(0.3, 0.0))
     assert check_options(ok) == [("CC-MAIN-2021-04", 0.0), ("CC-MAIN-2025-30", 0.3)]
     bad = [
-        (ValidateOptions(crawls=["CC-MAIN-2021-04"], shares=[0.1]), "pre-ChatGPT"),
-        (ValidateOptions(crawls=["CC-MAIN-2021-04"], shares=[0.0, 0.1]), "one share per crawl"),
-        (ValidateOptions(crawls=["CC-MAIN-1999-01"], shares=[0.0]), "not a known crawl"),
-        (ValidateOptions(crawls=["CC-MAIN-2025-30"], shares=[1.5]), "between 0 and 1"),
+        (ValidateOptions(crawls=("CC-MAIN-2021-04",), shares=(0.1,)), "needs an output folder: pass --validation-dir"),
+        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2021-04",), shares=(0.1,)), "pre-ChatGPT"),
+        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2021-04",), shares=(0.0, 0.1)), "one share per crawl"),
+        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-1999-01",), shares=(0.0,)), "not a known crawl"),
+        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2025-30",), shares=(1.5,)), "between 0 and 1"),
     ]
     for options, message in bad:
         with pytest.raises(ConfigError, match=message):
             check_options(options)
-    assert main(["validate", "--out", str(tmp_path / "v"), "--labeled", str(tmp_path / "absent")]) == 2
+    assert main(["validate", "--validation-dir", str(tmp_path / "v"), "--labeled", str(tmp_path / "absent")]) == 2
     assert not (tmp_path / "v").exists()
 
 
@@ -219,11 +220,12 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
 def test_validate_end_to_end(spark, labeled, tmp_path):
     pytest.importorskip("leakwatch.jobs.stats", reason="the stats job is not in this tree yet")
     pytest.importorskip("leakwatch.jobs.report", reason="the report job is not in this tree yet")
-    config = Config()
-    config.validate = ValidateOptions(labeled=str(labeled), out=str(tmp_path / "out"),
-                                      crawls=["CC-MAIN-2021-04", "CC-MAIN-2024-33"], shares=[0.0, 0.3],
-                                      docs_per_crawl=30, seed=0, pages_per_shard=20)
-    config.stats.replicates = 50
+    config = Config().replace({
+        "train.labeled": str(labeled), "validate.validation_dir": str(tmp_path / "out"),
+        "validate.crawls": ("CC-MAIN-2021-04", "CC-MAIN-2024-33"), "validate.shares": (0.0, 0.3),
+        "validate.docs_per_crawl": 30, "validate.injection_seed": 0, "validate.pages_per_shard": 20,
+        "stats.replicates": 50,
+    })
     result = validate(spark, config, say=lambda _: None)
     out = tmp_path / "out"
     rows = result["rows"]

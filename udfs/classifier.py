@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from leakwatch.errors import ConfigError
+from leakwatch.settings import setting
 from leakwatch.udfs.text import words
 
 # Only English is scored; other languages get p_llm null and scored false.
@@ -64,15 +65,15 @@ _DIGIT = re.compile(r"\d")
 _CHARS_PER_TOKEN = 12
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClassifyOptions:
-    """Settings of `leakwatch classify` and `leakwatch score`."""
+    """The classifier `classify`, `score` and the pipelines use."""
 
-    model: str | None = None  # default: default_model_path()
-    crawls: list[str] = field(default_factory=list)  # empty: every crawl in the warehouse
+    model: str | None = setting(None, "fasttext .ftz", metavar="PATH",
+                                default_help="the shipped model, or $LEAKWATCH_MODEL")
     # Rows per Arrow batch into the scoring UDF: pages can be long, and 4,096 of them at a time
     # (Spark's default) can hold hundreds of MB in one Python worker.
-    batch_rows: int = 1024
+    batch_rows: int = setting(1024, "rows per Arrow batch into the scoring UDF", metavar="N")
 
 
 class ModelMissing(FileNotFoundError):

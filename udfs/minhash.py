@@ -17,6 +17,7 @@ import pandas as pd
 from datasketch import MinHash, MinHashLSH
 
 from leakwatch.errors import ConfigError
+from leakwatch.settings import setting
 from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
 
 HASH_NAME = "xxh32"
@@ -24,22 +25,24 @@ SCHEME = "affine32"  # datasketch >= 2.0 default: bijective permutations mod 2^3
 MAX_HASH = np.uint32(0xFFFFFFFF)  # the value of an empty signature slot
 
 
-@dataclass
+@dataclass(frozen=True)
 class DedupOptions:
-    """Settings of exact and near-duplicate detection (the `[dedup]` config section)."""
+    """Exact and near-duplicate detection (the first five settings make the index's fingerprint)."""
 
-    shingle_size: int = 5
-    num_perm: int = 128
-    seed: int = 1
-    threshold: float = 0.8
+    shingle_size: int = setting(5, "words per shingle", metavar="N")
+    num_perm: int = setting(128, "MinHash permutations", metavar="N")
+    minhash_seed: int = setting(1, "seed of the MinHash permutations", metavar="N")
+    jaccard_threshold: float = setting(0.8, "near-duplicate Jaccard threshold (LSH bands and rows are chosen for it)",
+                                       metavar="J")
     # Below this many shingles a document gets exact dedup only: a few shingles make the Jaccard
     # estimate meaningless and once bucketed every short page together.
-    min_shingles: int = 20
-    verify: bool = True  # keep an LSH candidate pair only if its estimated Jaccard >= threshold
-    batch_rows: int = 4096
+    min_shingles: int = setting(20, "fewer shingles: exact dedup only", metavar="N")
+    verify: bool = setting(True, "keep an LSH candidate pair only if its estimated Jaccard reaches the threshold")
+    signature_batch_rows: int = setting(4096, "rows per Arrow batch into the signature function", metavar="N")
     # Buckets larger than this give star edges (to their smallest member) instead of all pairs.
-    max_bucket_pairs: int = 100
-    max_iterations: int = 30  # connected-components rounds before giving up
+    max_bucket_pairs: int = setting(100, "LSH buckets larger than this link each member to the smallest only",
+                                    metavar="N")
+    max_cc_iterations: int = setting(30, "connected-components rounds before giving up", metavar="N")
 
 
 def validate_options(options: DedupOptions) -> None:
@@ -49,10 +52,10 @@ def validate_options(options: DedupOptions) -> None:
         problems.append(f"--shingle-size must be >= 1, not {options.shingle_size}")
     if options.num_perm < 2:
         problems.append(f"--num-perm must be >= 2, not {options.num_perm}")
-    if not 0.0 < options.threshold < 1.0:
-        problems.append(f"--threshold must be between 0 and 1, not {options.threshold}")
-    if options.max_iterations < 1 or options.max_bucket_pairs < 2 or options.batch_rows < 1:
-        problems.append("max_iterations and batch_rows must be >= 1, max_bucket_pairs >= 2")
+    if not 0.0 < options.jaccard_threshold < 1.0:
+        problems.append(f"--jaccard-threshold must be between 0 and 1, not {options.jaccard_threshold}")
+    if options.max_cc_iterations < 1 or options.max_bucket_pairs < 2 or options.signature_batch_rows < 1:
+        problems.append("--max-cc-iterations and --signature-batch-rows must be >= 1, --max-bucket-pairs >= 2")
     if problems:
         raise ConfigError("dedup: " + "; ".join(problems))
 
@@ -68,15 +71,15 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
 
 def fingerprint_parts(options: DedupOptions) -> dict[str, str]:
     """Every setting that changes signatures or buckets, by name."""
-    bands, rows = lsh_params(options.threshold, options.num_perm)
+    bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     return {
         "shingle_size": str(options.shingle_size),
         "num_perm": str(options.num_perm),
-        "seed": str(options.seed),
+        "seed": str(options.minhash_seed),
         "hash": f"{HASH_NAME}.{SCHEME}",
         "bands": str(bands),
         "rows": str(rows),
-        "threshold": f"{options.threshold:g}",
+        "threshold": f"{options.jaccard_threshold:g}",
         "min_shingles": str(options.min_shingles),
         "normalization": NORMALIZATION_VERSION,
     }
@@ -229,7 +232,7 @@ def _byte_batches(texts: list[str]) -> Iterator[list[str]]:
 
 def signature_frames(frames: Iterator[pd.DataFrame], options: DedupOptions) -> Iterator[pd.DataFrame]:
     """mapInPandas body: (doc_id, text) -> (doc_id, n_shingles, signature, band_hashes); None when short."""
-    bands, rows = lsh_params(options.threshold, options.num_perm)
+    bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     for frame in frames:
         n_shingles, sigs, band_lists = [], [], []
         for texts in _byte_batches([t or "" for t in frame["text"]]):
@@ -241,7 +244,7 @@ def signature_frames(frames: Iterator[pd.DataFrame], options: DedupOptions) -> I
                     sigs.append(None)
                     band_lists.append(None)
                     continue
-                sig = signature(hashes[end - count : end], options.num_perm, options.seed)
+                sig = signature(hashes[end - count : end], options.num_perm, options.minhash_seed)
                 # Spark has no uint32: store the same 32 bits as int32 (equality is all that is used).
                 sigs.append(sig.view(np.int32).tolist())
                 band_lists.append(band_hashes(sig, bands, rows))

@@ -41,8 +41,8 @@ def is_calibration_file(calibration: str) -> bool:
 def from_file(data: CalibrationFile, path: str, threshold: float | None) -> ResolvedCalibration:
     """The counts of a calibration file, which hold at its own threshold only."""
     if threshold is not None and not math.isclose(threshold, data.threshold):
-        raise StatsError(f"--threshold {threshold} differs from the threshold {data.threshold} of calibration "
-                         f"file {path}: its counts hold at its own threshold only; drop --threshold")
+        raise StatsError(f"--flag-threshold {threshold} differs from the threshold {data.threshold} of calibration "
+                         f"file {path}: its counts hold at its own threshold only; drop --flag-threshold")
     return ResolvedCalibration(threshold=data.threshold, counts=data.counts, label=f"file:{path} ({data.source})")
 
 
@@ -87,7 +87,7 @@ def _slice_row(card: dict, card_path: str, name: str, threshold: float) -> dict:
 
 def card_calibration(card: dict, card_path: str, options: StatsOptions) -> ResolvedCalibration:
     """TPR from slice `options.calibration` and FPR from `options.fpr_slice` of a card, at the threshold."""
-    threshold = options.threshold if options.threshold is not None else card["operating_threshold"]["value"]
+    threshold = options.flag_threshold if options.flag_threshold is not None else card["operating_threshold"]["value"]
     tpr_row = _slice_row(card, card_path, options.calibration, threshold)
     fpr_name = options.calibration if options.fpr_slice in ("same", "", options.calibration) else options.fpr_slice
     fpr_row = _slice_row(card, card_path, fpr_name, threshold)
@@ -108,7 +108,7 @@ def check_can_correct(resolved: ResolvedCalibration) -> ResolvedCalibration:
     """The calibration, if its flags carry a signal to correct (TPR > FPR); StatsError otherwise."""
     if resolved.counts.tpr <= resolved.counts.fpr:
         raise StatsError(f"TPR {resolved.counts.tpr:.3f} <= FPR {resolved.counts.fpr:.3f} ({resolved.label}): "
-                         "the flags carry no signal to correct; choose another --threshold or calibration")
+                         "the flags carry no signal to correct; choose another --flag-threshold or calibration")
     return resolved
 
 

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leakwatch.estimators.base import ESTIMATORS
+from leakwatch.settings import setting
 
-@dataclass
+
+@dataclass(frozen=True)
 class StatsOptions:
-    """Settings of `leakwatch stats`: the estimator, its calibration and the table's dimensions."""
+    """The estimate, its calibration and its interval, and the dimensions of the stats table."""
 
-    estimator: str = "adjusted_cc_v1"  # a registered name (leakwatch.estimators)
-    replicates: int = 1000  # bootstrap replicates per row
-    seed: int = 0  # each row's generator is seeded from this and the row's key
-    level: float = 0.95  # confidence level of the percentile interval
-    threshold: float | None = None  # default: the model card's operating threshold
+    estimator: str = setting("adjusted_cc_v1", "prevalence estimator (a registered name)", choices=tuple(ESTIMATORS))
+    replicates: int = setting(1000, "bootstrap replicates per stats row", metavar="B")
+    bootstrap_seed: int = setting(0, "seed of the bootstrap; each row's draws come from it and the row's key",
+                                  metavar="S")
+    level: float = setting(0.95, "confidence level of the percentile interval", metavar="L")
+    flag_threshold: float | None = setting(None, "p_llm at or above which a page is flagged (one of the model card's "
+                                           "calibration thresholds)", metavar="T",
+                                           default_help="the model card's operating threshold")
     # A slice of the card's calibration table (overall, source:..., generator:..., domain:...) or a
     # JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (written by `leakwatch validate`).
-    calibration: str = "overall"
-    # Where FPR comes from when `calibration` is a card slice: another slice, or "same". The default is
-    # the card's real pre-ChatGPT web pages: the research corpora's human texts are not web pages.
-    fpr_slice: str = "source:web-cc2019"
-    card: str | None = None  # model card JSON; default: the card beside the model whose id the scores carry
-    top_domains: int = 50  # registered domains with the most documents over the series get their own rows
-    min_site_docs: int = 10  # scored pages a host needs to be judged in the site share
+    calibration: str = setting("overall", "TPR/FPR source: a slice of the model card's calibration table, or a JSON "
+                               "file with source, threshold, tp, n_pos, fp, n_neg", metavar="SLICE|FILE")
+    # The default is the card's real pre-ChatGPT web pages: the research corpora's human texts are not web pages.
+    fpr_slice: str = setting("source:web-cc2019", "card slice FPR comes from ('same': the --calibration slice); "
+                             "ignored with a calibration FILE", metavar="SLICE")
+    card: str | None = setting(None, "model card JSON", metavar="PATH",
+                               default_help="the *.card.json beside the model whose id the scores carry")
+    top_domains: int = setting(50, "registered domains with the most documents over the series that get their own "
+                               "rows", metavar="N")
+    min_site_docs: int = setting(10, "scored pages a host needs to count in the site share", metavar="N")

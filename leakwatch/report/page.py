@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from leakwatch import __version__
-from leakwatch.jobs.config import Config
+from leakwatch.config import Config
 from leakwatch.report.charts import (
     MIN_MONTH_SCORED,
     chart_dimension,

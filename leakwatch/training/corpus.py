@@ -44,6 +44,15 @@ class Example:
     language: str
 
 
+def labeled_dir(labeled: str | None) -> Path:
+    """--labeled, else ../shared/data/labeled beside the repository; ConfigError when absent."""
+    folder = Path(labeled) if labeled else DEFAULT_DATA
+    if not folder.is_dir():
+        raise ConfigError(f"labelled data folder not found: {folder}: pass --labeled DIR, a folder of *.jsonl "
+                          "with text and label (human|llm) per line")
+    return folder
+
+
 def read_corpus(data_dir: Path) -> list[Example]:
     """All *.jsonl files of a labelled folder, with sibling groups and the held-out flag."""
     files = sorted(data_dir.glob("*.jsonl"))

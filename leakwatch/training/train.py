@@ -14,14 +14,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from leakwatch.errors import ConfigError
+from leakwatch.settings import setting
 from leakwatch.training.card import build_card, validate_card, write_card_md
-from leakwatch.training.corpus import DEFAULT_DATA, EVAL_ONLY_SOURCES, MIN_TRAIN_WORDS, Example, read_corpus
+from leakwatch.training.corpus import EVAL_ONLY_SOURCES, MIN_TRAIN_WORDS, Example, labeled_dir, read_corpus
 from leakwatch.training.fasttext import (
     DEFAULT_SETTINGS,
     QUANTIZE_CUTOFF,
@@ -34,10 +36,23 @@ from leakwatch.training.metrics import calibration, labels, metrics, rates, slic
 from leakwatch.udfs.classifier import MODEL_FILE, is_scorable, predict_llm
 
 if TYPE_CHECKING:
-    from leakwatch.jobs.config import Config
+    from leakwatch.config import Config
 
 TARGET_FPR = 0.01
 OOF_FOLDS = 3
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What `leakwatch train` reads and writes (the labelled folder is validate's too)."""
+
+    labeled: str | None = setting(None, "folder of labelled *.jsonl (text and label human|llm per line)",
+                                  metavar="DIR", default_help="../shared/data/labeled beside the repository")
+    model_dir: str = setting("models", "folder the model and its card are written to", metavar="DIR")
+    sweep: bool = setting(False, "try the built-in settings grid and keep the best")
+    evaluate: bool = setting(True, "leave-one-out evaluation and the out-of-fold threshold (--no-evaluate: quick runs)")
+
+
 THRESHOLD_GRID = [round(x, 3) for x in [*np.arange(0.05, 0.951, 0.05), 0.97, 0.98, 0.99, 0.995, 0.999]]
 
 
@@ -180,25 +195,10 @@ def _quick_results(test: list[Example], web: list[Example], model, threshold: fl
     return results, scores
 
 
-def register(subparsers) -> None:
-    """Add the `train` subcommand."""
-    parser = subparsers.add_parser("train", help="labelled JSONL -> fasttext model + model card")
-    parser.add_argument("--config", metavar="FILE", help="TOML file with settings; flags given here override it")
-    parser.add_argument("--data", dest="train_data", default=str(DEFAULT_DATA),
-                        help=f"folder of labelled *.jsonl (default {DEFAULT_DATA})")
-    parser.add_argument("--out", dest="train_out", default="models", help="output folder (default models/)")
-    parser.add_argument("--sweep", action="store_true", help="try the built-in settings grid and keep the best")
-    parser.add_argument("--no-eval", dest="evaluate", action="store_false",
-                        help="skip leave-one-out evaluation and the out-of-fold threshold (quick runs)")
-    parser.set_defaults(func=run)
-
-
-def run(config: Config, args) -> int:
+def run(config: Config) -> int:
     """Train the classifier and write it with its card."""
-    data_dir = Path(args.train_data)
-    if not data_dir.is_dir():
-        raise ConfigError(f"labelled data folder not found: {data_dir} (pass --data DIR)")
-    card = train(data_dir, Path(args.train_out), sweep=args.sweep, evaluate=args.evaluate)
-    t = card["targets"]
-    print(json.dumps({"model": card["model"], "targets": t}, indent=1))
+    options = config.train
+    card = train(labeled_dir(options.labeled), Path(options.model_dir), sweep=options.sweep,
+                 evaluate=options.evaluate)
+    print(json.dumps({"model": card["model"], "targets": card["targets"]}, indent=1))
     return 0

@@ -16,13 +16,14 @@ import hashlib
 import random
 import shutil
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
 from leakwatch.schemas.values import is_pre_chatgpt
-from leakwatch.training.corpus import DEFAULT_DATA, Example
+from leakwatch.settings import setting
+from leakwatch.training.corpus import Example
 from leakwatch.validation.pages import Page, page_html, write_shard
 
 CALIBRATION = "calibration"
@@ -42,20 +43,22 @@ CRAWL_SECONDS = 10 * 86400
 MARKER = ".leakwatch-validate"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValidateOptions:
-    """Settings of `leakwatch validate`."""
+    """The injection test: its output folder, the crawls it builds, and what passes."""
 
-    labeled: str | None = None  # folder of labelled *.jsonl; default ../shared/data/labeled beside the repo
-    out: str = "validation"  # local folder for shards, warehouse, calibration.json, validation.json/.csv
-    crawls: list[str] = field(default_factory=lambda: list(DEFAULT_CRAWLS))
-    shares: list[float] = field(default_factory=lambda: list(DEFAULT_SHARES))  # LLM share per crawl, all pages
-    docs_per_crawl: int = 2000
-    seed: int = 0
-    tolerance: float = 0.02  # largest |estimate - truth| allowed per crawl in the captures view
-    recrawl_share: float = 0.2  # of a crawl's human pages: earlier crawls' pages captured again
-    near_dup_share: float = 0.05  # of a crawl's pages: templated near-copies of its other pages
-    pages_per_shard: int = 1000
+    validation_dir: str | None = setting(None, "output folder (required): shards/, warehouse/, calibration.json, "
+                                         "pages.csv, validation.json and .csv", metavar="DIR")
+    crawls: tuple[str, ...] = setting(DEFAULT_CRAWLS, "crawl ids to build", nargs="+", metavar="ID")
+    shares: tuple[float, ...] = setting(DEFAULT_SHARES, "LLM share of each crawl's pages, one per --crawls",
+                                        nargs="+", metavar="SHARE")
+    docs_per_crawl: int = setting(2000, "pages per crawl", metavar="N")
+    injection_seed: int = setting(0, "seed of the calibration/injection split, the crawl plan and the pages",
+                                  metavar="S")
+    tolerance: float = setting(0.02, "largest |estimate - truth| per crawl of the captures view", metavar="X")
+    recrawl_share: float = setting(0.2, "share of a crawl's human pages re-captured from earlier crawls", metavar="X")
+    near_dup_share: float = setting(0.05, "share of a crawl's pages that are templated near-copies", metavar="X")
+    pages_per_shard: int = setting(1000, "pages per WARC shard", metavar="N")
 
 
 def split_half(group: str, seed: int) -> str:
@@ -158,6 +161,9 @@ def page_of(planned: PlannedPage, text: str, crawl_start: dt.datetime, seed: int
 
 def check_options(options: ValidateOptions) -> list[tuple[str, float]]:
     """(crawl, share) pairs, oldest first, after checking the flags; ConfigError says what to fix."""
+    if not options.validation_dir:
+        raise ConfigError("validate needs an output folder: pass --validation-dir DIR (or validation_dir under "
+                          "[validate] in the config file)")
     if len(options.crawls) != len(options.shares):
         raise ConfigError(f"--crawls lists {len(options.crawls)} crawls but --shares {len(options.shares)} shares: "
                           "give one share per crawl")
@@ -178,19 +184,11 @@ def check_options(options: ValidateOptions) -> list[tuple[str, float]]:
     return sorted(zip(options.crawls, options.shares, strict=True))
 
 
-def labeled_dir(options: ValidateOptions) -> Path:
-    """--labeled, else ../shared/data/labeled beside the repository; ConfigError when absent."""
-    folder = Path(options.labeled) if options.labeled else DEFAULT_DATA
-    if not folder.is_dir():
-        raise ConfigError(f"labelled data folder not found: {folder}: pass --labeled DIR, a folder of *.jsonl "
-                          "with text and label (human|llm) per line")
-    return folder
-
-
 def prepare_out(out: Path) -> None:
     """Create OUT; clear the shards and warehouse of an earlier validate run there, never anything else."""
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise ConfigError(f"{out} exists and was not written by `leakwatch validate`: pass a new or empty --out")
+        raise ConfigError(f"{out} exists and was not written by `leakwatch validate`: pass a new or empty "
+                          "--validation-dir")
     for sub in ("shards", "warehouse"):
         shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from leakwatch.config import Config
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.config import Config
 from leakwatch.training.corpus import Example
 from leakwatch.udfs.classifier import MODEL_FILE, resolve_model, score_frame, word_count
 from leakwatch.udfs.html import main_text
@@ -54,14 +54,14 @@ def flag_counts(llm: Sequence[bool], p_llm: np.ndarray, scored: np.ndarray, thre
 
 
 def model_threshold(config: Config) -> tuple[str, float]:
-    """(model path, threshold): --threshold, else the operating threshold of the model's card."""
+    """(model path, threshold): --flag-threshold, else the operating threshold of the model's card."""
     model, _ = resolve_model(config.classify.model)
-    if config.stats.threshold is not None:
-        return str(model), float(config.stats.threshold)
+    if config.stats.flag_threshold is not None:
+        return str(model), float(config.stats.flag_threshold)
     card = model.with_name(model.name.replace(".ftz", ".card.json")) if model.name.endswith(".ftz") else None
     if card is None or not card.is_file():
         raise ConfigError(f"no model card beside {model} (expected {MODEL_FILE.replace('.ftz', '.card.json')} "
-                          "naming its operating threshold): pass --threshold")
+                          "naming its operating threshold): pass --flag-threshold")
     return str(model), float(json.loads(card.read_text("utf-8"))["operating_threshold"]["value"])
 
 

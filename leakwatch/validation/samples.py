@@ -19,8 +19,18 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from leakwatch.settings import setting
 from leakwatch.udfs.text import hash64
 from leakwatch.validation.pages import Page, human_paragraphs, render_page, write_shard
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The demo's sample shards: where they are built (and cached), and how many pages each crawl has."""
+
+    samples: str = setting(".cache/samples", "folder the sample shards are built in (cached)", metavar="DIR")
+    pages_per_crawl: int = setting(140, "pages per sample crawl (the 60 shipped LLM texts allow up to ~140)",
+                                   metavar="N")
 
 
 # The sample crawls: two before ChatGPT (the negative control) and three after, with a growing LLM share.
