@@ -7,6 +7,7 @@ shipped model is not a file an executor can open). Each executor Python process 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
+from leakwatch.jobs.results import ClassifyResult, CrawlScores
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.udf import scores_udf
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
@@ -53,7 +55,7 @@ def score_documents(docs: DataFrame, model_file: str, mid: str, run_id: str) -> 
     return frame.select(columns)
 
 
-def classify(spark: SparkSession, config: Config, crawls: Sequence[str] = ()) -> dict:
+def classify(spark: SparkSession, config: Config, crawls: Sequence[str] = ()) -> ClassifyResult:
     """Score the valid documents of the warehouse (of `crawls` only, if given) and (over)write their crawls'
     scores partitions."""
     options = config.classify
@@ -69,16 +71,12 @@ def classify(spark: SparkSession, config: Config, crawls: Sequence[str] = ()) ->
     summary = written.groupBy("crawl").agg(
         F.count("*").alias("documents"), F.sum(F.col("scored").cast("long")).alias("scored")
     )
-    return {
-        "scores": out,
-        "model": str(model),
-        "model_id": mid,
-        "crawls": {r["crawl"]: {"documents": r["documents"], "scored": r["scored"]} for r in summary.collect()},
-    }
+    crawls_done = {r["crawl"]: CrawlScores(r["documents"], r["scored"]) for r in summary.collect()}
+    return ClassifyResult(scores=out, model=str(model), model_id=mid, crawls=crawls_done)
 
 
 def run(config: Config) -> int:
     """Run the classify job and print its summary as JSON."""
     summary = classify(get_spark(config.spark), config, config.only_crawl)
-    print(json.dumps(summary, indent=1, sort_keys=True))
+    print(json.dumps(dataclasses.asdict(summary), indent=1, sort_keys=True))
     return 0

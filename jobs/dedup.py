@@ -15,6 +15,7 @@ the index was built with; other settings are refused) and `lsh_index/<fingerprin
 `bands/`, `signatures/` and `_crawls.json` (the crawls indexed, with their order keys).
 """
 
+import dataclasses
 import json
 import sys
 
@@ -24,6 +25,7 @@ from pyspark.sql import functions as F
 from leakwatch.config import Config
 from leakwatch.jobs.clusters import check_fingerprint, crawl_orders, dedup_batch, index_dir
 from leakwatch.jobs.progress import stage_progress
+from leakwatch.jobs.results import DedupSummary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import check_schema_versions, read_documents, read_text, table_path, write_text
 from leakwatch.udfs.minhash import DedupOptions, validate_options
@@ -34,7 +36,7 @@ def _write(frame: DataFrame, path: str) -> None:
     frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy("crawl").parquet(path)
 
 
-def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, warehouse: str) -> list[dict]:
+def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, warehouse: str) -> list[DedupSummary]:
     """Deduplicate each crawl of `docs`, oldest first, writing clusters and extending the index."""
     validate_options(options)
     check_fingerprint(spark, warehouse, options, record=True)
@@ -61,7 +63,7 @@ def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, wa
     return summaries
 
 
-def summarize(clusters: DataFrame) -> dict:
+def summarize(clusters: DataFrame) -> DedupSummary:
     """Counts of one crawl's clusters rows: documents, clusters, duplicates, content seen before."""
     row = clusters.agg(
         F.first("crawl").alias("crawl"),
@@ -72,7 +74,7 @@ def summarize(clusters: DataFrame) -> dict:
         F.sum((F.col("first_seen_crawl_content") != F.col("crawl")).cast("long")).alias("content_seen_before"),
         F.sum((F.col("first_seen_crawl_url") != F.col("crawl")).cast("long")).alias("url_seen_before"),
     ).first()
-    return row.asDict()
+    return DedupSummary(**row.asDict())
 
 
 def run(config: Config) -> int:
@@ -80,11 +82,11 @@ def run(config: Config) -> int:
     spark = get_spark(config.spark, "leakwatch-dedup")
     docs = read_documents(spark, config.warehouse, list(config.only_crawl) or None)
     summaries = dedup_crawls(spark, docs, config.dedup, config.warehouse)
-    missing = sorted(set(config.only_crawl) - {s["crawl"] for s in summaries})
+    missing = sorted(set(config.only_crawl) - {s.crawl for s in summaries})
     if missing:
         print(f"dedup: no documents for {', '.join(missing)} in {config.warehouse}", file=sys.stderr)
     for summary in summaries:
-        print(json.dumps(summary, sort_keys=True))
+        print(json.dumps(dataclasses.asdict(summary), sort_keys=True))
     return 1 if missing else 0
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from leakwatch.config import Config
 from leakwatch.errors import ConfigError
 from leakwatch.estimators.options import StatsOptions
-from leakwatch.jobs.extract import exit_status
 from leakwatch.jobs.pipeline import run_pipeline
-from leakwatch.jobs.run import format_table, headline_rows, print_run_summary
+from leakwatch.jobs.results import StatsResult
 from leakwatch.jobs.spark import get_spark
+from leakwatch.report.console import format_table, headline_rows, print_run_summary
 from leakwatch.schemas.calibration import write_calibration
 from leakwatch.validation.measure import extracted_counts, model_threshold
 from leakwatch.validation.samples import build_samples, calibration_texts
@@ -23,10 +23,10 @@ from leakwatch.validation.samples import build_samples, calibration_texts
 DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 
 
-def demo_rows(stats_summary: dict, truth: dict) -> list[dict[str, str]]:
+def demo_rows(stats: StatsResult, truth: dict) -> list[dict[str, str]]:
     """The run's headline per crawl beside the true LLM share of the pages the classifier can score."""
     rows = []
-    for row in headline_rows(stats_summary):
+    for row in headline_rows(stats):
         known = truth["crawls"].get(row["crawl"], {}).get("captures", {}).get("scorable_share")
         row["truth"] = "-" if known is None else f"{100 * known:.1f}%"
         rows.append(row)
@@ -65,18 +65,17 @@ def run(config: Config) -> int:
                   "to be trusted; the validate command shows the method where the model separates its data")
     config = config.replace(changes)
     spark = get_spark(config.spark, "leakwatch-demo")
-    summary = run_pipeline(config, spark)
+    summary = run_pipeline(spark, config, command="demo")
     print_run_summary(summary)
-    if not summary["extract"].get("files"):
+    if not summary.extract.files:
         print(f"demo: the sample shards were already extracted into {config.warehouse}: no rows added")
     print(f"\nLLM share per crawl: truth (of the sample pages the classifier scores) vs leakwatch's estimate"
           f" ({folder / 'truth.json'})")
-    print(format_table(demo_rows(summary["stats"], truth), DEMO_COLUMNS))
-    calibration = summary["stats"].get("calibration", {})
+    print(format_table(demo_rows(summary.stats, truth), DEMO_COLUMNS))
+    calibration = summary.stats.calibration
     print("flagged: share of scored pages over the model's threshold; estimate: corrected with "
-          f"TPR {calibration.get('tpr', float('nan')):.1%} and FPR {calibration.get('fpr', float('nan')):.1%} "
-          f"({calibration.get('source', 'unknown source')})")
-    print(f"report: {summary['report']}")
-    return exit_status(summary["extract"], config.inputs.max_failed_share)
+          f"TPR {calibration.tpr:.1%} and FPR {calibration.fpr:.1%} ({calibration.source})")
+    print(f"report: {summary.report}")
+    return summary.extract.exit_status(config.inputs.max_failed_share)
 
 

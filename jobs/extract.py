@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from leakwatch.config import Config
-from leakwatch.inputs import resolve_inputs
+from leakwatch.inputs import InputFile, resolve_inputs
 from leakwatch.jobs.progress import stage_progress
-from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.results import ExtractResult
+from leakwatch.jobs.spark import get_spark, sql_conf
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
@@ -44,17 +44,6 @@ def _ingest_partition(files, run_id: str, options: IngestOptions, log_rows):
             yield tuple(doc[name] for name in names)
         row = ingest.report.as_row(run_id)
         log_rows.add([tuple(row[name] for name in INGEST_LOG.fieldNames())])
-
-
-@contextmanager
-def _sql_conf(spark, key: str, value: str) -> Iterator[None]:
-    """Set a SQL setting of the (possibly shared) session for the block, then restore it."""
-    previous = spark.conf.get(key)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        spark.conf.set(key, previous)
 
 
 def _crawl_files(spark, table: str, crawls: Iterable[str]) -> set[str]:
@@ -124,28 +113,17 @@ def summarize(rows: list[dict]) -> dict:
     }
 
 
-def run_extract(config: Config, spark=None) -> dict:
-    """Run the extract stage; returns the run summary (also printed). Raises on bad inputs."""
-    files = resolve_inputs(config)
-    spark = spark or get_spark(config.spark, "leakwatch-extract")
-    warehouse = config.warehouse
-    skipped_done = 0
-    if config.inputs.resume:
-        latest = latest_ingest_log(spark, warehouse)
-        if latest is not None:
-            done = {r.path for r in latest.where("status = 'ok'").select("path").collect()}
-            skipped_done = sum(f.uri in done for f in files)
-            files = [f for f in files if f.uri not in done]
-    print(
-        f"extract: run {config.run_id}: {len(files)} input files"
-        + (f" ({skipped_done} already done, skipped by --resume)" if skipped_done else ""),
-        file=sys.stderr,
-    )
-    summary = {"run_id": config.run_id, "files": 0, "resumed_skip": skipped_done}
-    if not files:
-        return summary
-    check_schema_versions(spark, warehouse, ["documents", "ingest_log"])
+def _resumable(spark, config: Config, files: list[InputFile]) -> tuple[list[InputFile], int]:
+    """The files still to read, and how many --resume skips (its latest ingest_log row is ok)."""
+    latest = latest_ingest_log(spark, config.warehouse) if config.inputs.resume else None
+    if latest is None:
+        return files, 0
+    done = {r.path for r in latest.where("status = 'ok'").select("path").collect()}
+    return [f for f in files if f.uri not in done], sum(f.uri in done for f in files)
 
+
+def _ingest(spark, config: Config, files: list[InputFile], docs_path: str) -> list[dict]:
+    """Read the files into documents (one file per task, appended); their ingest_log rows."""
     sc = spark.sparkContext
     log_rows = sc.accumulator([], _RowList())
     run_id, options = config.run_id, config.ingest
@@ -154,19 +132,38 @@ def run_extract(config: Config, spark=None) -> dict:
     )
     # Rows are tuples in DOCUMENTS' own field order (_ingest_partition): a per-row type check buys nothing.
     docs = spark.createDataFrame(rdd, DOCUMENTS, verifySchema=False)
-    docs_path = table_path(warehouse, "documents")
-    # The files already there, so the reconciliation reads the footers of this run's files only.
-    before = _crawl_files(spark, docs_path, (f.crawl for f in files if f.crawl))
-    with stage_progress(spark, "extract"), _sql_conf(spark, *CONCURRENT_WRITERS):
+    with stage_progress(spark, "extract"), sql_conf(spark, *CONCURRENT_WRITERS):
         docs.write.mode("append").partitionBy("crawl").parquet(docs_path)
-
     # A task re-run after a lost executor reports again: keep one row per input file.
     by_path = {row[0]: row for row in log_rows.value}
-    rows = [dict(zip(INGEST_LOG.fieldNames(), row, strict=True)) for row in by_path.values()]
     missing = {f.uri for f in files} - set(by_path)
     if missing:
         raise RuntimeError(f"extract: no ingest_log row for {len(missing)} files, e.g. {sorted(missing)[:3]}")
-    summary.update(summarize(rows))
+    return [dict(zip(INGEST_LOG.fieldNames(), row, strict=True)) for row in by_path.values()]
+
+
+def _problems(rows: list[dict], status: str) -> tuple:
+    return tuple(sorted((r["path"], r["error_class"], r["error_message"]) for r in rows if r["status"] == status))
+
+
+def run_extract(config: Config, spark=None) -> ExtractResult:
+    """Run the extract stage; returns what it read and wrote. Raises on bad inputs."""
+    files = resolve_inputs(config)
+    spark = spark or get_spark(config.spark, "leakwatch-extract")
+    warehouse = config.warehouse
+    files, skipped_done = _resumable(spark, config, files)
+    print(
+        f"extract: run {config.run_id}: {len(files)} input files"
+        + (f" ({skipped_done} already done, skipped by --resume)" if skipped_done else ""),
+        file=sys.stderr,
+    )
+    if not files:
+        return ExtractResult(run_id=config.run_id, resumed_skip=skipped_done)
+    check_schema_versions(spark, warehouse, ["documents", "ingest_log"])
+    docs_path = table_path(warehouse, "documents")
+    # The files already there, so the reconciliation reads the footers of this run's files only.
+    before = _crawl_files(spark, docs_path, (f.crawl for f in files if f.crawl))
+    rows = _ingest(spark, config, files, docs_path)
     # The ingest_log write (a Spark job) and the reconciliation (footers read on the driver) need
     # nothing of each other, so they run at once.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -174,57 +171,15 @@ def run_extract(config: Config, spark=None) -> dict:
         # What the committed files hold, not what the tasks yielded. A crawl this run wrote but did not
         # expect (told by a warcinfo record) has all its files read; rows_of_run counts only this run's.
         written = _crawl_files(spark, docs_path, (r["crawl"] for r in rows if r["kept"])) - before
-        summary["rows_written"] = rows_of_run(spark, written, run_id)
+        rows_written = rows_of_run(spark, written, config.run_id)
         logged.result()
-    summary["failed_files"] = sorted(
-        (r["path"], r["error_class"], r["error_message"]) for r in rows if r["status"] == "failed"
-    )
-    summary["partial_files"] = sorted(
-        (r["path"], r["error_class"], r["error_message"]) for r in rows if r["status"] == "partial"
-    )
-    return summary
-
-
-def print_summary(summary: dict, out=None) -> None:
-    """The one-line reconciliation plus skip reasons and damaged files."""
-    out = out or sys.stdout
-    if not summary.get("files"):
-        print("extract: nothing to do", file=out)
-        return
-    status = ", ".join(f"{n} {s}" for s, n in sorted(summary["status"].items()))
-    skipped = sum(summary["skipped"].values())
-    check = "ok" if summary["kept"] == summary["rows_written"] else "MISMATCH"
-    print(
-        f"extract: {summary['files']} files ({status}); {summary['records']} records = "
-        f"{summary['kept']} kept + {skipped} skipped; {summary['rows_written']} document rows "
-        f"written: reconciliation {check}",
-        file=out,
-    )
-    if summary["skipped"]:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in summary["skipped"].items())
-        print(f"extract: skipped by reason: {reasons}", file=out)
-    for label in ("failed", "partial"):
-        entries = summary[f"{label}_files"]
-        for path, error_class, message in entries[:10]:
-            print(f"extract: {label}: {path}: {error_class}: {message}", file=out)
-        if len(entries) > 10:
-            print(f"extract: ... and {len(entries) - 10} more {label} files (see ingest_log)", file=out)
-
-
-def exit_status(summary: dict, max_failed_share: float) -> int:
-    """0, or 1 when failed files exceed the allowed share, or 3 when reconciliation fails."""
-    if not summary.get("files"):
-        return 0
-    if summary["kept"] != summary["rows_written"]:
-        return 3
-    failed = summary["status"].get("failed", 0)
-    return 1 if failed > max_failed_share * summary["files"] else 0
+    return ExtractResult(run_id=config.run_id, resumed_skip=skipped_done, **summarize(rows),
+                         rows_written=rows_written, failed_files=_problems(rows, "failed"),
+                         partial_files=_problems(rows, "partial"))
 
 
 def run(config: Config) -> int:
     """CLI entry of `leakwatch extract`."""
-    summary = run_extract(config)
-    print_summary(summary)
-    return exit_status(summary, config.inputs.max_failed_share)
-
-
+    result = run_extract(config)
+    result.print()
+    return result.exit_status(config.inputs.max_failed_share)

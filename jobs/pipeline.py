@@ -1,24 +1,47 @@
-"""The whole pipeline in one process: extract -> dedup -> classify -> stats -> report, one config.
+"""The one driver of the pipeline: extract -> dedup -> classify -> stats -> report, one config.
 
-`leakwatch run`, `leakwatch demo` and `leakwatch validate` go through `run_pipeline`; each stage is
-the same function its own subcommand calls. Dedup and classify work only on the crawls that need
-it, so a rerun that extracts nothing new costs the stats and the report alone:
+`run`, `demo` and `validate` run every stage in one pass (`run_pipeline`, which records the run in
+WAREHOUSE/runs/<run_id>.json); `monthly` runs extract, dedup and classify for one crawl at a time,
+then stats and the report over the series: `run_stages` each time, inside its crawl loop, lock and
+markers. Each stage is the function its own subcommand calls; the driver says which stage starts,
+times it, hands its typed result (jobs.results) on, and records it in the manifest.
+
+Without given crawls, dedup and classify work only on the crawls that need it, so a rerun that
+extracts nothing new costs the stats and the report alone:
 - dedup: the crawls this run extracted files of, the crawls without clusters yet, and every crawl
   after the earliest of those (a crawl that arrives late changes what later crawls saw first);
 - classify: the crawls this run extracted, and the crawls without scores of the current model.
+Given crawls (monthly's one crawl), they work on those.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
-from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_ingest_log, table_path
+from leakwatch.jobs.classify import classify
+from leakwatch.jobs.clusters import crawl_orders
+from leakwatch.jobs.dedup import dedup_crawls
+from leakwatch.jobs.extract import run_extract
+from leakwatch.jobs.manifest import RunManifest, record_stage
+from leakwatch.jobs.report import run_report
+from leakwatch.jobs.results import ClassifyResult, PipelineResult
+from leakwatch.jobs.stats import run_stats
+from leakwatch.jobs.warehouse import (
+    latest_ingest_log,
+    path_exists,
+    read_documents,
+    read_ingest_log,
+    table_path,
+)
+from leakwatch.udfs.classifier import resolve_model
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
 
@@ -51,8 +74,6 @@ def _crawls_in(spark: SparkSession, warehouse: str, table: str, where=None) -> s
 
 def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls dedup must (re)write, oldest first (see the module doc)."""
-    from leakwatch.jobs.clusters import crawl_orders
-
     orders = crawl_orders(docs)
     pending = (touched | (set(orders) - _crawls_in(spark, warehouse, "clusters"))) & set(orders)
     if not pending:
@@ -63,8 +84,6 @@ def crawls_to_dedup(spark: SparkSession, warehouse: str, docs: DataFrame, touche
 
 def crawls_to_classify(spark: SparkSession, config: Config, docs: DataFrame, touched: set[str]) -> list[str]:
     """The crawls classify must (re)score: touched ones and those without scores of the current model."""
-    from leakwatch.udfs.classifier import resolve_model
-
     _, mid = resolve_model(config.classify.model)
     present = {r.crawl for r in docs.select("crawl").distinct().collect()}
     current = _crawls_in(spark, config.warehouse, "scores", F.col("model_id") == mid)
@@ -72,53 +91,87 @@ def crawls_to_classify(spark: SparkSession, config: Config, docs: DataFrame, tou
     return sorted((touched | (present - current) | stale) & present)
 
 
-def run_pipeline(config: Config, spark: SparkSession, say: Callable[[str], None] = _say) -> dict:
-    """Run every stage over `config.inputs` into `config.warehouse`; returns each stage's summary.
+class StageTimer:
+    """The one timing and progress mechanism: says which stage starts, times it, records what it did."""
 
-    Raises NothingExtracted when the warehouse has no documents to go on with after extract.
-    """
-    from leakwatch.jobs.classify import classify
-    from leakwatch.jobs.dedup import dedup_crawls
-    from leakwatch.jobs.extract import run_extract
-    from leakwatch.jobs.report import run_report
-    from leakwatch.jobs.stats import run_stats
-    from leakwatch.jobs.warehouse import read_documents
+    def __init__(self, label: str, stages: Sequence[str], say: Callable[[str], None], record: dict | None,
+                 after_stage: Callable[[str, Any], None] | None) -> None:
+        self.label, self.stages, self.say, self.record, self.after_stage = label, stages, say, record, after_stage
+        self.seconds: dict[str, float] = {}
 
-    summary: dict = {"run_id": config.run_id, "seconds": {}}
-    warehouse = config.warehouse
-
-    def stage(name: str, work: Callable[[], object]) -> object:
-        say(f"run: stage {STAGES.index(name) + 1}/{len(STAGES)}: {name}")
+    def __call__(self, name: str, work: Callable[[], Any]) -> Any:
+        """Run one stage's work and return its result."""
+        self.say(f"{self.label}: stage {self.stages.index(name) + 1}/{len(self.stages)}: {name}")
         started = time.monotonic()
         result = work()
-        summary["seconds"][name] = round(time.monotonic() - started, 1)
-        summary[name] = result
+        self.seconds[name] = round(time.monotonic() - started, 2)
+        if self.record is not None:
+            record_stage(self.record, name, result, self.seconds[name])
+        if self.after_stage is not None:
+            self.after_stage(name, result)
         return result
 
-    extracted = stage("extract", lambda: run_extract(config, spark))
-    touched = crawls_of_run(spark, warehouse, config.run_id) if extracted.get("files") else set()
-    summary["crawls_extracted"] = sorted(touched)
+
+def _check_documents(spark: SparkSession, warehouse: str) -> None:
     # Valid documents are those of the latest ingest_log row of each file: none kept, nothing to go on with.
     latest = latest_ingest_log(spark, warehouse)
     if latest is None or not latest.agg(F.sum("kept")).first()[0]:
         raise NothingExtracted(f"no documents in {warehouse}: every input of this run failed or held no pages "
                                "(see above); fix or replace the inputs and run again")
-    docs = read_documents(spark, warehouse)
 
-    def dedup() -> list[dict]:
-        crawls = crawls_to_dedup(spark, warehouse, docs, touched)
-        say(f"run: dedup: {', '.join(crawls)}" if crawls else "run: dedup: every crawl is up to date")
-        return dedup_crawls(spark, docs.where(F.col("crawl").isin(crawls)), config.dedup, warehouse) if crawls else []
 
-    def score() -> dict:
-        crawls = crawls_to_classify(spark, config, docs, touched)
-        say(f"run: classify: {', '.join(crawls)}" if crawls else "run: classify: every crawl is scored")
-        if not crawls:
-            return {"crawls": {}}
-        return classify(spark, config, crawls)
+def run_stages(spark: SparkSession, config: Config, stages: Sequence[str] = STAGES, *,
+               crawls: Sequence[str] | None = None, label: str = "run", say: Callable[[str], None] = _say,
+               record: dict | None = None, after_stage: Callable[[str, Any], None] | None = None,
+               stop_on_failed_inputs: bool = False) -> PipelineResult:
+    """Run `stages` (in STAGES order) over `config.inputs` into `config.warehouse` (see the module doc).
 
-    stage("dedup", dedup)
-    stage("classify", score)
-    stage("stats", lambda: run_stats(spark, config))
-    stage("report", lambda: run_report(spark, config))
-    return summary
+    With `stop_on_failed_inputs`, stops after an extract whose exit status is not 0. Without `crawls`,
+    raises NothingExtracted when the warehouse has no documents to go on with after extract.
+    """
+    warehouse, timer = config.warehouse, StageTimer(label, stages, say, record, after_stage)
+    result = PipelineResult(run_id=config.run_id, seconds=timer.seconds)
+    touched: set[str] = set()
+    if "extract" in stages:
+        extracted = timer("extract", lambda: run_extract(config, spark))
+        touched = crawls_of_run(spark, warehouse, config.run_id) if extracted.files else set()
+        result = dataclasses.replace(result, extract=extracted, crawls_extracted=tuple(sorted(touched)))
+        if stop_on_failed_inputs and extracted.exit_status(config.inputs.max_failed_share):
+            return result
+    if "dedup" in stages or "classify" in stages:
+        if crawls is None:
+            _check_documents(spark, warehouse)
+        docs = read_documents(spark, warehouse, list(crawls) if crawls is not None else None)
+    def dedup() -> list:
+        chosen = list(crawls) if crawls is not None else crawls_to_dedup(spark, warehouse, docs, touched)
+        say(f"{label}: dedup: {', '.join(chosen)}" if chosen else f"{label}: dedup: every crawl is up to date")
+        return dedup_crawls(spark, docs.where(F.col("crawl").isin(chosen)), config.dedup, warehouse) if chosen else []
+
+    def score() -> ClassifyResult | None:
+        chosen = list(crawls) if crawls is not None else crawls_to_classify(spark, config, docs, touched)
+        say(f"{label}: classify: {', '.join(chosen)}" if chosen else f"{label}: classify: every crawl is scored")
+        return classify(spark, config, chosen) if chosen else None
+
+    if "dedup" in stages:
+        result = dataclasses.replace(result, dedup=tuple(timer("dedup", dedup)))
+    if "classify" in stages:
+        result = dataclasses.replace(result, classify=timer("classify", score))
+    if "stats" in stages:
+        result = dataclasses.replace(result, stats=timer("stats", lambda: run_stats(spark, config)))
+    if "report" in stages:
+        result = dataclasses.replace(result, report=timer("report", lambda: run_report(spark, config)))
+    return result
+
+
+def run_pipeline(spark: SparkSession, config: Config, command: str = "run",
+                 say: Callable[[str], None] = _say) -> PipelineResult:
+    """Every stage in one pass (`run`, `demo`, `validate`), recorded in WAREHOUSE/runs/<run_id>.json."""
+    manifest = RunManifest(spark, config, command)
+    manifest.save()
+    try:
+        result = run_stages(spark, config, say=say, record=manifest.data)
+    except BaseException as exc:
+        manifest.finish("error", exc)
+        raise
+    manifest.finish("failed" if result.extract.exit_status(config.inputs.max_failed_share) else "ok")
+    return result

@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from leakwatch.errors import JavaMissingError
@@ -97,3 +99,17 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
             "org.apache.spark.scheduler.DAGScheduler", jvm.org.apache.logging.log4j.Level.ERROR
         )
     return spark
+
+
+@contextmanager
+def sql_conf(spark, key: str, value: str) -> Iterator[None]:
+    """Set a SQL setting of the (possibly shared) session for the block, then restore it (unset if it was)."""
+    previous = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, previous)

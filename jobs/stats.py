@@ -8,10 +8,12 @@ to one pandas group that runs the corrected estimator and its domain-clustered b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -20,6 +22,7 @@ from leakwatch.config import Config
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
 from leakwatch.estimators.calibration import (
+    NegativeControl,
     ResolvedCalibration,
     card_calibration,
     check_can_correct,
@@ -30,6 +33,7 @@ from leakwatch.estimators.calibration import (
 )
 from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs.progress import stage_progress
+from leakwatch.jobs.results import CrawlEstimate, StatsResult
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.udf import bootstrap
 from leakwatch.jobs.warehouse import (
@@ -238,7 +242,7 @@ def top_domains(docs: DataFrame, n: int) -> list[str]:
     return [r[0] for r in counts.orderBy(F.desc("count"), "registered_domain").limit(n).collect()]
 
 
-def run_stats(spark: SparkSession, config: Config) -> dict:
+def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     """Compute the stats table over every crawl of the warehouse; write parquet, CSV and JSON."""
     options, warehouse = config.stats, config.warehouse
     if options.replicates < 1 or not 0 < options.level < 1:
@@ -269,6 +273,20 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
     table.coalesce(1).sortWithinPartitions(*STATS_KEY).write.mode("overwrite").parquet(out)
     rows.unpersist()
 
+    frame, csv_path, json_path = _write_copies(spark, out)
+    headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
+    control = negative_control(headline, calibration)
+    _warn(control)
+    columns = ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high", "pre_chatgpt")
+    return StatsResult(
+        negative_control=control, stats=out, csv=csv_path, json=json_path, rows=len(frame), model_id=model_id,
+        calibration=calibration.summary(),
+        crawls={r.crawl: CrawlEstimate(**{k: _plain(getattr(r, k)) for k in columns}) for r in headline.itertuples()},
+    )
+
+
+def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str]:
+    """The stats table as pandas, and the paths of its CSV and JSON copies, written beside it."""
     # The stats table is small (rows, not pages): the CSV and JSON copies are made on the driver.
     frame = spark.read.parquet(out).toPandas().sort_values(list(STATS_KEY), kind="stable").reset_index(drop=True)
     csv_path, json_path = f"{out}.csv", f"{out}.json"
@@ -277,26 +295,16 @@ def run_stats(spark: SparkSession, config: Config) -> dict:
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     write_text(spark, json_path, json.dumps(records, indent=1, default=_plain))
     _say(f"wrote {len(frame)} rows: {out}, {csv_path}, {json_path}")
+    return frame, csv_path, json_path
 
-    headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
-    control = negative_control(headline, calibration)
+
+def _warn(control: dict[str, NegativeControl]) -> None:
     for crawl, check in control.items():
-        if not check["fits"]:
-            _say(f"negative control: pre-ChatGPT crawl {crawl} flags {check['raw_share']:.1%} of its scored pages "
-                 f"but the calibration's FPR is {check['fpr']:.1%}: its human texts are not like this warehouse's "
+        if not check.fits:
+            _say(f"negative control: pre-ChatGPT crawl {crawl} flags {check.raw_share:.1%} of its scored pages "
+                 f"but the calibration's FPR is {check.fpr:.1%}: its human texts are not like this warehouse's "
                  "pages, so every prevalence is biased (down if the crawl flags less, up if more); pass an "
                  "--fpr-slice or a --calibration FILE measured on pages like these")
-    columns = ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high", "pre_chatgpt")
-    return {
-        "negative_control": control,
-        "stats": out,
-        "csv": csv_path,
-        "json": json_path,
-        "rows": len(frame),
-        "model_id": model_id,
-        "calibration": calibration.summary(),
-        "crawls": {r.crawl: {k: _plain(getattr(r, k)) for k in columns} for r in headline.itertuples()},
-    }
 
 
 def _plain(value):
@@ -309,5 +317,5 @@ def _plain(value):
 def run(config: Config) -> int:
     """Run the stats job and print its summary as JSON."""
     summary = run_stats(get_spark(config.spark), config)
-    print(json.dumps(summary, indent=1, sort_keys=True))
+    print(json.dumps(dataclasses.asdict(summary), indent=1, sort_keys=True))
     return 0

@@ -127,7 +127,7 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
 
     config = config.replace({"warehouse": str(out / "warehouse"), "inputs.paths": tuple(str(p) for p in shards),
                              "stats.calibration": str(calibration_path)})
-    pipeline = run_pipeline(config, spark, say=say)
+    pipeline = run_pipeline(spark, config, command="validate", say=say)
 
     truth = truth_counts(spark, config.warehouse, plan)
     share_of = dict(crawls)
@@ -148,7 +148,7 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
         "calibration": {**counts, "used": "extracted", "file": str(calibration_path)},
         "injection_pool": {"human": len(pools[False]), "llm": len(pools[True])},
         "pages": len(plan),
-        "pipeline_seconds": pipeline["seconds"],
+        "pipeline_seconds": pipeline.seconds,
         "seconds": round(time.monotonic() - started, 1),
         "rows": rows,
     }

@@ -13,6 +13,7 @@ import pytest
 
 from leakwatch.config import Config
 from leakwatch.jobs.classify import classify, score_documents, ship_model
+from leakwatch.jobs.results import CrawlScores
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES
 from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
 from leakwatch.udfs.markers import marker_frame
@@ -69,8 +70,8 @@ def warehouse(spark, tmp_path_factory) -> str:
 def test_udf_scores_equal_the_plain_function(spark, warehouse, shipped_model):
     config = Config(warehouse=warehouse, run_id="classify-1", classify=ClassifyOptions(model=shipped_model))
     summary = classify(spark, config)
-    assert summary["crawls"] == {"CC-MAIN-2024-10": {"documents": 4, "scored": 2},
-                                 "CC-MAIN-2019-30": {"documents": 2, "scored": 1}}
+    assert summary.crawls == {"CC-MAIN-2024-10": CrawlScores(documents=4, scored=2),
+                              "CC-MAIN-2019-30": CrawlScores(documents=2, scored=1)}
     scores = spark.read.parquet(f"{warehouse}/scores")
     assert set(scores.columns) == set(SCORES.fieldNames())
     rows = {r["doc_id"]: r for r in scores.collect()}

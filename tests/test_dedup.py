@@ -196,7 +196,7 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
     dedup_crawls(spark, docs.where(F.col("crawl") == crawl_a), options, warehouse)
     a_first = _read_clusters(spark, warehouse, crawl_a)
     summaries = dedup_crawls(spark, docs.where(F.col("crawl") == crawl_b), options, warehouse)
-    assert summaries[0]["crawl"] == crawl_b and summaries[0]["documents"] == len(b_rows)
+    assert summaries[0].crawl == crawl_b and summaries[0].documents == len(b_rows)
     b_first = _read_clusters(spark, warehouse, crawl_b)
     rows = {r[0]: dict(zip(CLUSTERS.fieldNames(), r, strict=True)) for r in b_first}
     assert rows[5]["first_seen_crawl_url"] == crawl_a

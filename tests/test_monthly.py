@@ -22,7 +22,7 @@ import pytest
 from leakwatch.cli import main
 from leakwatch.crawls import pending_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.monthly import LOCK_HELD_STATUS, lock_is_stale
+from leakwatch.jobs.lock import LOCK_HELD_STATUS, lock_is_stale
 from leakwatch.validation.pages import human_pages, write_shard
 
 from .servers import StaticServer

@@ -13,7 +13,13 @@ import pytest
 from leakwatch.cli import parse
 from leakwatch.config import Config
 from leakwatch.errors import StatsError
-from leakwatch.estimators.calibration import ResolvedCalibration, card_calibration, find_card, negative_control
+from leakwatch.estimators.calibration import (
+    NegativeControl,
+    ResolvedCalibration,
+    card_calibration,
+    find_card,
+    negative_control,
+)
 from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs import stats
 from leakwatch.jobs.stats import load_calibration_file, run_stats
@@ -145,7 +151,7 @@ def stats_config(warehouse: str, card: str, **options) -> Config:
 @pytest.fixture(scope="module")
 def result(spark, warehouse, card):
     summary = run_stats(spark, stats_config(warehouse, card))
-    frame = spark.read.parquet(summary["stats"]).toPandas().sort_values(KEY).reset_index(drop=True)
+    frame = spark.read.parquet(summary.stats).toPandas().sort_values(KEY).reset_index(drop=True)
     return summary, frame
 
 
@@ -219,7 +225,7 @@ def test_rows_match_an_independent_pandas_computation(result, tables):
     by_view = got[(got.time_slice == "crawl") & (got.dimension == "all")].set_index(["crawl", "view"]).n_docs
     for crawl in CRAWLS:
         assert by_view[crawl, "first_seen"] <= by_view[crawl, "unique"] < by_view[crawl, "captures"]
-    assert summary["rows"] == len(got)
+    assert summary.rows == len(got)
 
 
 @pytest.mark.spark
@@ -249,12 +255,12 @@ def test_provenance_dates_and_summary(result):
     assert got.set_index("crawl").crawl_date.to_dict() == {
         "CC-MAIN-2021-04": "2021-01-15", "CC-MAIN-2023-50": "2023-11-28", "CC-MAIN-2024-10": "2024-02-20"}
     headline = got[(got.time_slice == "crawl") & (got.view == "captures") & (got.dimension == "all")]
-    assert set(summary["crawls"]) == set(CRAWLS)
+    assert set(summary.crawls) == set(CRAWLS)
     for row in headline.itertuples():
-        assert summary["crawls"][row.crawl]["n_docs"] == row.n_docs
-        assert summary["crawls"][row.crawl]["prevalence"] == pytest.approx(row.prevalence)
-    assert summary["calibration"]["tp"] == 300 and summary["calibration"]["fp"] == 20
-    assert set(summary["negative_control"]) == {CRAWLS[0]}
+        assert summary.crawls[row.crawl].n_docs == row.n_docs
+        assert summary.crawls[row.crawl].prevalence == pytest.approx(row.prevalence)
+    assert summary.calibration.tp == 300 and summary.calibration.fp == 20
+    assert set(summary.negative_control) == {CRAWLS[0]}
 
 
 def test_negative_control_says_when_the_fpr_does_not_fit_the_pre_chatgpt_pages():
@@ -265,15 +271,15 @@ def test_negative_control_says_when_the_fpr_does_not_fit_the_pre_chatgpt_pages()
         "raw_share": [0.21, 0.067, None, 0.9],
     })
     checks = negative_control(headline, calibration)
-    assert checks == {"CC-MAIN-2019-30": {"raw_share": 0.21, "fpr": 0.2, "fits": True},
-                      "CC-MAIN-2020-05": {"raw_share": 0.067, "fpr": 0.2, "fits": False}}
+    assert checks == {"CC-MAIN-2019-30": NegativeControl(raw_share=0.21, fpr=0.2, fits=True),
+                      "CC-MAIN-2020-05": NegativeControl(raw_share=0.067, fpr=0.2, fits=False)}
 
 
 @pytest.mark.spark
 def test_csv_and_json_agree_with_the_parquet(result):
     summary, got = result
-    csv = pd.read_csv(summary["csv"])
-    with open(summary["json"], encoding="utf-8") as fh:
+    csv = pd.read_csv(summary.csv)
+    with open(summary.json, encoding="utf-8") as fh:
         records = json.load(fh)
     assert len(csv) == len(records) == len(got)
     from_json = pd.DataFrame(records)[STATS.fieldNames()]
@@ -288,7 +294,7 @@ def test_csv_and_json_agree_with_the_parquet(result):
 def test_rerun_gives_identical_rows(spark, warehouse, card, result):
     _, first = result
     summary = run_stats(spark, stats_config(warehouse, card, bootstrap_seed=0))
-    second = spark.read.parquet(summary["stats"]).toPandas().sort_values(KEY).reset_index(drop=True)
+    second = spark.read.parquet(summary.stats).toPandas().sort_values(KEY).reset_index(drop=True)
     pd.testing.assert_frame_equal(first.drop(columns="code_version"), second.drop(columns="code_version"))
 
 
@@ -298,7 +304,7 @@ def test_calibration_file_sets_tpr_fpr_and_threshold(spark, warehouse, card, tmp
     path.write_text(json.dumps({"source": "validate run 7", "threshold": 0.8, "tp": 90, "n_pos": 100,
                                 "fp": 5, "n_neg": 100}))
     summary = run_stats(spark, stats_config(warehouse, card, calibration=str(path), replicates=20, top_domains=0))
-    got = spark.read.parquet(summary["stats"]).toPandas()
+    got = spark.read.parquet(summary.stats).toPandas()
     assert (got.threshold == 0.8).all() and (got.tpr == 0.9).all() and (got.fpr == 0.05).all()
     assert got.calibration.str.contains("validate run 7").all()
     assert "registered_domain" not in set(got.dimension)

@@ -17,6 +17,29 @@ from leakwatch.udfs.classifier import default_model_path
 
 
 @dataclass(frozen=True)
+class CalibrationSummary:
+    """The TP/FP counts the estimates were corrected with, their rates, and where they came from."""
+
+    source: str
+    threshold: float
+    tp: int
+    n_pos: int
+    fp: int
+    n_neg: int
+    tpr: float
+    fpr: float
+
+
+@dataclass(frozen=True)
+class NegativeControl:
+    """Does a pre-ChatGPT crawl's flagged share fit the FPR used (within two standard errors)?"""
+
+    raw_share: float
+    fpr: float
+    fits: bool
+
+
+@dataclass(frozen=True)
 class ResolvedCalibration:
     """TPR and FPR counts at one threshold, and a label saying where they came from."""
 
@@ -24,13 +47,11 @@ class ResolvedCalibration:
     counts: Calibration
     label: str
 
-    def summary(self) -> dict:
-        """JSON-ready description for the job's summary."""
+    def summary(self) -> CalibrationSummary:
+        """What the stats stage reports of it."""
         c = self.counts
-        return {
-            "source": self.label, "threshold": self.threshold, "tp": c.true_positives, "n_pos": c.positives,
-            "fp": c.false_positives, "n_neg": c.negatives, "tpr": round(c.tpr, 4), "fpr": round(c.fpr, 4),
-        }
+        return CalibrationSummary(source=self.label, threshold=self.threshold, tp=c.true_positives, n_pos=c.positives,
+                                  fp=c.false_positives, n_neg=c.negatives, tpr=round(c.tpr, 4), fpr=round(c.fpr, 4))
 
 
 def is_calibration_file(calibration: str) -> bool:
@@ -112,7 +133,7 @@ def check_can_correct(resolved: ResolvedCalibration) -> ResolvedCalibration:
     return resolved
 
 
-def negative_control(headline: pd.DataFrame, calibration: ResolvedCalibration) -> dict:
+def negative_control(headline: pd.DataFrame, calibration: ResolvedCalibration) -> dict[str, NegativeControl]:
     """Per pre-ChatGPT crawl: does its flagged share fit the FPR (within 2 standard errors of both counts)?"""
     fpr, n_neg = calibration.counts.fpr, calibration.counts.negatives
     checks = {}
@@ -120,6 +141,6 @@ def negative_control(headline: pd.DataFrame, calibration: ResolvedCalibration) -
         # Binomial errors of the crawl's share and of the calibration's FPR, without site clustering (which
         # would widen them): a strict check, meant to warn early.
         error = math.sqrt(fpr * (1 - fpr) * (1 / n_neg + 1 / row.n_scored)) or 1 / row.n_scored
-        checks[row.crawl] = {"raw_share": float(row.raw_share), "fpr": fpr,
-                             "fits": bool(abs(row.raw_share - fpr) <= 2 * error)}
+        checks[row.crawl] = NegativeControl(raw_share=float(row.raw_share), fpr=fpr,
+                                            fits=bool(abs(row.raw_share - fpr) <= 2 * error))
     return checks
