@@ -87,7 +87,6 @@ cmd=(
   --conf spark.sql.adaptive.enabled=true
   --conf spark.sql.adaptive.coalescePartitions.enabled=true
   --conf "spark.sql.shuffle.partitions=$partitions"
-  --conf spark.sql.sources.partitionOverwriteMode=dynamic
   --conf spark.sql.session.timeZone=UTC
   # Later --conf values win: what the caller passes overrides the defaults above.
   "${passthrough[@]}"

@@ -19,9 +19,9 @@ from pyspark.sql import functions as F
 
 from leakwatch.config import Config
 from leakwatch.jobs.results import ClassifyResult, CrawlScores
-from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH, get_spark, sql_conf
 from leakwatch.jobs.udf import scores_udf
-from leakwatch.jobs.warehouse import check_schema_versions, read_documents, table_path
+from leakwatch.jobs.warehouse import check_schema_versions, overwrite_crawls, read_documents, table_path
 from leakwatch.schemas.tables import SCORES, SCORES_UDF_COLUMNS
 from leakwatch.udfs.classifier import resolve_model
 from leakwatch.udfs.markers import lexicons
@@ -63,10 +63,11 @@ def classify(spark: SparkSession, config: Config, crawls: Sequence[str] = ()) ->
     lexicons()  # a broken lexicon file fails here, before any task is shipped
     docs = read_documents(spark, config.warehouse, list(crawls) or None)
     check_schema_versions(spark, config.warehouse, ["scores"])
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(options.batch_rows))
     out = table_path(config.warehouse, "scores")
     rows = score_documents(docs, ship_model(spark, model, mid), mid, config.run_id)
-    rows.write.mode("overwrite").partitionBy("crawl").parquet(out)
+    # Rows per Arrow batch into the UDF, for this write alone; then only these crawls' partitions are replaced.
+    with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.batch_rows)):
+        overwrite_crawls(rows, out)
     written = spark.read.parquet(out).where(F.col("run_id") == config.run_id)
     summary = written.groupBy("crawl").agg(
         F.count("*").alias("documents"), F.sum(F.col("scored").cast("long")).alias("scored")

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from leakwatch.crawls import crawl_order_key
 from leakwatch.errors import ConfigError
+from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH, sql_conf
 from leakwatch.jobs.udf import signatures
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
@@ -208,18 +209,19 @@ def dedup_batch(
         prior_sigs = spark.createDataFrame([], LSH_SIGNATURES)
         prior_urls = spark.createDataFrame([], URL_HISTORY)
 
-    # Rows per mapInPandas call: bounds the memory of one batch of texts in a Python worker.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(options.signature_batch_rows))
-    order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
-    base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
-    sigs = signatures(base.select("doc_id", "text"), options)
-    docs_sig = (
-        base.drop("text")
-        .withColumn("url_hash", F.xxhash64("url"))
-        .join(sigs, "doc_id")
-        .withColumn("exact_group", F.min("doc_id").over(Window.partitionBy("text_hash")))
-        .localCheckpoint()  # computed once (the UDF is the costly part), and short plans downstream
-    )
+    # Rows per mapInPandas call: bounds the memory of one batch of texts in a Python worker; set for the
+    # signatures alone (computed by the eager checkpoint) and restored.
+    with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.signature_batch_rows)):
+        order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
+        base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
+        sigs = signatures(base.select("doc_id", "text"), options)
+        docs_sig = (
+            base.drop("text")
+            .withColumn("url_hash", F.xxhash64("url"))
+            .join(sigs, "doc_id")
+            .withColumn("exact_group", F.min("doc_id").over(Window.partitionBy("text_hash")))
+            .localCheckpoint()  # computed once (the UDF is the costly part), and short plans downstream
+        )
     # Exact duplicates share a signature: only one document per exact group enters LSH.
     reps = docs_sig.where(F.col("doc_id") == F.col("exact_group"))
     prior_exact = prior_bands.where(F.col("band") == EXACT_BAND).join(

@@ -27,13 +27,15 @@ from leakwatch.jobs.clusters import check_fingerprint, crawl_orders, dedup_batch
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.results import DedupSummary
 from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.warehouse import check_schema_versions, read_documents, read_text, table_path, write_text
+from leakwatch.jobs.warehouse import (
+    check_schema_versions,
+    overwrite_crawls,
+    read_documents,
+    read_text,
+    table_path,
+    write_text,
+)
 from leakwatch.udfs.minhash import DedupOptions, validate_options
-
-
-def _write(frame: DataFrame, path: str) -> None:
-    # Overwrites only the partitions (crawls) written: re-running a crawl replaces its rows.
-    frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy("crawl").parquet(path)
 
 
 def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, warehouse: str) -> list[DedupSummary]:
@@ -53,10 +55,10 @@ def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, wa
                   f"re-run them after this run so their first-seen columns know {crawl}", file=sys.stderr)
         with stage_progress(spark, f"dedup-{crawl}", unit="tasks"):
             out = dedup_batch(spark, docs.where(F.col("crawl") == crawl), options, warehouse, {crawl: orders[crawl]})
-            _write(out.clusters, table_path(warehouse, "clusters"))
-            _write(out.index, f"{folder}/bands")
-            _write(out.signatures, f"{folder}/signatures")
-            _write(out.urls, table_path(warehouse, "url_history"))
+            overwrite_crawls(out.clusters, table_path(warehouse, "clusters"))
+            overwrite_crawls(out.index, f"{folder}/bands")
+            overwrite_crawls(out.signatures, f"{folder}/signatures")
+            overwrite_crawls(out.urls, table_path(warehouse, "url_history"))
         done[crawl] = orders[crawl]
         write_text(spark, manifest, json.dumps(done, indent=1, sort_keys=True))
         summaries.append(summarize(out.clusters))

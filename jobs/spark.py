@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from leakwatch.errors import JavaMissingError
 from leakwatch.settings import setting
 
+# Rows per Arrow batch into a pandas UDF: classify and dedup set it for their own UDF (sql_conf).
+MAX_RECORDS_PER_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "
     "or 'brew install openjdk@17' on macOS, then put it on PATH or set JAVA_HOME."
@@ -84,9 +86,7 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.python.worker.reuse", "true")
         )
-    builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").config(
-        "spark.sql.sources.partitionOverwriteMode", "dynamic"
-    )
+    builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     if options.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
     spark = builder.getOrCreate()

@@ -79,6 +79,13 @@ def check_schema_versions(spark: SparkSession, warehouse: str, tables: list[str]
     write_text(spark, marker, json.dumps(recorded, indent=1, sort_keys=True))
 
 
+def overwrite_crawls(frame: DataFrame, path: str) -> None:
+    """Write a table partitioned by crawl, replacing only the crawls the frame holds: re-running a crawl
+    replaces its rows and keeps the others'. Dynamic partition overwrite is set on this write, whatever
+    the session's own mode (static by default, where an overwrite would drop every other crawl)."""
+    frame.write.mode("overwrite").option("partitionOverwriteMode", "dynamic").partitionBy("crawl").parquet(path)
+
+
 def read_ingest_log(spark: SparkSession, warehouse: str) -> DataFrame | None:
     """The ingest_log table, or None if nothing was extracted yet."""
     path = table_path(warehouse, "ingest_log")

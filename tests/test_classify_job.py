@@ -14,6 +14,7 @@ import pytest
 from leakwatch.config import Config
 from leakwatch.jobs.classify import classify, score_documents, ship_model
 from leakwatch.jobs.results import CrawlScores
+from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES
 from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model_id, score_frame
 from leakwatch.udfs.markers import marker_frame
@@ -128,11 +129,21 @@ def test_batches_build_every_column_as_the_plain_functions(spark, shipped_model)
 
 
 @pytest.mark.spark
-def test_rescoring_one_crawl_keeps_the_others(spark, warehouse, shipped_model):
-    options = ClassifyOptions(model=shipped_model)
-    classify(spark, Config(warehouse=warehouse, run_id="classify-2", classify=options), ["CC-MAIN-2019-30"])
+def test_rescoring_one_crawl_keeps_the_others_in_a_static_overwrite_session(spark, warehouse, shipped_model):
+    """In a session in Spark's default static partition-overwrite mode (as one made before leakwatch's
+    would be), classify of one crawl replaces that crawl's scores only; the UDF's batch size it sets is
+    the session's own again afterwards."""
+    config = Config(warehouse=warehouse, classify=ClassifyOptions(model=shipped_model))
+    batch = spark.conf.get(MAX_RECORDS_PER_BATCH, None)
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "static")
+    try:
+        classify(spark, config.replace({"run_id": "classify-2"}))
+        classify(spark, config.replace({"run_id": "classify-3"}), ["CC-MAIN-2019-30"])
+    finally:
+        spark.conf.unset("spark.sql.sources.partitionOverwriteMode")
     runs = {(r["crawl"], r["run_id"]) for r in spark.read.parquet(f"{warehouse}/scores").collect()}
-    assert runs == {("CC-MAIN-2024-10", "classify-1"), ("CC-MAIN-2019-30", "classify-2")}
+    assert runs == {("CC-MAIN-2024-10", "classify-2"), ("CC-MAIN-2019-30", "classify-3")}
+    assert spark.conf.get(MAX_RECORDS_PER_BATCH, None) == batch
 
 
 def test_score_command_writes_jsonl(tmp_path, shipped_model):

@@ -16,6 +16,7 @@ from pyspark.sql.types import StructType
 
 from leakwatch.jobs.clusters import ConvergenceError, FingerprintMismatch, compute_clusters, connected_components
 from leakwatch.jobs.dedup import dedup_crawls
+from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.udfs.text import text_hash, words
@@ -193,7 +194,9 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
     ]
     docs = _docs(spark, a_rows + b_rows)
 
+    batch = spark.conf.get(MAX_RECORDS_PER_BATCH, None)
     dedup_crawls(spark, docs.where(F.col("crawl") == crawl_a), options, warehouse)
+    assert spark.conf.get(MAX_RECORDS_PER_BATCH, None) == batch  # its UDF's batch size is set for it alone
     a_first = _read_clusters(spark, warehouse, crawl_a)
     summaries = dedup_crawls(spark, docs.where(F.col("crawl") == crawl_b), options, warehouse)
     assert summaries[0].crawl == crawl_b and summaries[0].documents == len(b_rows)
