@@ -1,7 +1,7 @@
 """`leakwatch demo`: build the sample shards (once, cached), run the whole pipeline, compare with the truth.
 
 The estimate is corrected with error rates measured on pages like the samples that no shard holds
-(`udfs.samples.calibration_texts`): the model card's rates come from other text (research corpora,
+(`leakwatch.validation.samples.calibration_texts`): the model card's rates come from other text (research corpora,
 real 2019 web pages) and do not hold for documentation pages and these LLM pages.
 """
 
@@ -10,40 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from leakwatch.config import Config
-from leakwatch.errors import ConfigError
 from leakwatch.estimators.options import StatsOptions
 from leakwatch.jobs.pipeline import run_pipeline
-from leakwatch.jobs.results import StatsResult
 from leakwatch.jobs.spark import get_spark
-from leakwatch.report.console import format_table, headline_rows, print_run_summary
-from leakwatch.schemas.calibration import write_calibration
-from leakwatch.validation.measure import extracted_counts, model_threshold
-from leakwatch.validation.samples import build_samples, calibration_texts
-
-DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
-
-
-def demo_rows(stats: StatsResult, truth: dict) -> list[dict[str, str]]:
-    """The run's headline per crawl beside the true LLM share of the pages the classifier can score."""
-    rows = []
-    for row in headline_rows(stats):
-        known = truth["crawls"].get(row["crawl"], {}).get("captures", {}).get("scorable_share")
-        row["truth"] = "-" if known is None else f"{100 * known:.1f}%"
-        rows.append(row)
-    return rows
-
-
-def demo_calibration(folder: Path, config: Config) -> tuple[dict, Path | None]:
-    """The model's TP/FP counts on the held-out sample-like pages, and the file the stats job reads them
-    from; no file when the counts cannot correct (TPR not above FPR)."""
-    model, threshold = model_threshold(config)
-    texts = calibration_texts()
-    counts = extracted_counts([t for t, _ in texts], [llm for _, llm in texts], model, threshold, "demo-calibration")
-    source = "leakwatch demo: held-out sample-like pages (pydoc paragraphs no shard holds, llm_pages_calibration.jsonl)"
-    try:
-        return counts, write_calibration(folder / "calibration.json", counts, source)
-    except ConfigError:
-        return counts, None
+from leakwatch.report.console import DEMO_COLUMNS, demo_rows, format_table, print_run_summary
+from leakwatch.validation.measure import demo_calibration
+from leakwatch.validation.samples import build_samples
 
 
 def run(config: Config) -> int:

@@ -14,7 +14,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from leakwatch.cli import main
-from leakwatch.jobs.demo import demo_calibration
+from leakwatch.validation.measure import demo_calibration
 from leakwatch.validation.pages import Page, render_page, write_shard
 from leakwatch.validation.samples import SampleCrawl, build_samples, calibration_texts, llm_texts, shard_paragraphs
 

@@ -9,6 +9,8 @@ from leakwatch.jobs.results import PipelineResult, StatsResult
 
 # The per-crawl headline: the captures view of every page, all dimensions together.
 HEADLINE_COLUMNS = ("crawl", "era", "pages", "covered", "flagged", "estimate", "95% CI")
+# The demo's: the true LLM share of the pages the classifier scores beside the estimate.
+DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
 
 
 def _pct(value: float | None) -> str:
@@ -29,6 +31,16 @@ def headline_rows(stats: StatsResult) -> list[dict[str, str]]:
             "estimate": _pct(r.prevalence),
             "95% CI": "-" if r.ci_low is None else f"{_pct(r.ci_low)} - {_pct(r.ci_high)}",
         })
+    return rows
+
+
+def demo_rows(stats: StatsResult, truth: dict) -> list[dict[str, str]]:
+    """The run's headline per crawl beside the true LLM share of the pages the classifier can score."""
+    rows = []
+    for row in headline_rows(stats):
+        known = truth["crawls"].get(row["crawl"], {}).get("captures", {}).get("scorable_share")
+        row["truth"] = "-" if known is None else f"{100 * known:.1f}%"
+        rows.append(row)
     return rows
 
 

@@ -1,21 +1,25 @@
-"""Measuring the injection test: TP/FP counts on the text as the pipeline sees it, the comparison of
-each crawl's estimate with the truth, the exit rule, and the table `leakwatch validate` prints."""
+"""Measuring with a known truth: TP/FP counts on the text as the pipeline sees it (validate's
+calibration half, the demo's held-out pages), the comparison of each crawl's estimate with the truth,
+the exit rule, and the table `leakwatch validate` prints."""
 
 from __future__ import annotations
 
 import json
 import random
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from leakwatch.config import Config
 from leakwatch.errors import ConfigError
+from leakwatch.schemas.calibration import write_calibration
 from leakwatch.training.corpus import Example
 from leakwatch.udfs.classifier import MODEL_FILE, resolve_model, score_frame, word_count
 from leakwatch.udfs.html import main_text
 from leakwatch.udfs.langid import identify_languages
 from leakwatch.validation.pages import page_html
+from leakwatch.validation.samples import calibration_texts
 
 CALIBRATION_FILE = "calibration.json"
 CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
@@ -74,6 +78,19 @@ def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: i
         "extracted": extracted_counts([e.text for e in examples], llm, model, threshold, f"{seed}:calibration"),
         "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
     }
+
+
+def demo_calibration(folder: Path, config: Config) -> tuple[dict, Path | None]:
+    """The model's TP/FP counts on the held-out sample-like pages, and the file the stats job reads them
+    from; no file when the counts cannot correct (TPR not above FPR)."""
+    model, threshold = model_threshold(config)
+    texts = calibration_texts()
+    counts = extracted_counts([t for t, _ in texts], [llm for _, llm in texts], model, threshold, "demo-calibration")
+    source = "leakwatch demo: held-out sample-like pages (pydoc paragraphs no shard holds, llm_pages_calibration.jsonl)"
+    try:
+        return counts, write_calibration(folder / "calibration.json", counts, source)
+    except ConfigError:
+        return counts, None
 
 
 def compare(
