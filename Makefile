@@ -11,7 +11,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(BIN)/python)
 DIST_ENV := build/dist-env
 AIRFLOW_VENV := .venv-airflow
 
-.PHONY: demo test bench check-java clean dist
+.PHONY: demo test test-fast bench check-java clean dist
 
 check-java:
 	@v=$$(java -version 2>&1 | awk -F'"' '/version/ {print $$2; exit}'); \
@@ -44,6 +44,12 @@ test: check-java $(STAMP) dist/leakwatch-env.tar.gz $(AIRFLOW_VENV)/.installed
 	$(BIN)/ruff check leakwatch jobs udfs schemas tests benchmarks deploy
 	$(BIN)/python -m pytest -q -ra
 
+# The linter and the tests that start no JVM (-m "not spark"): no Java needed, under a minute; the
+# tests that want the dist archive or the Airflow venv skip.
+test-fast: $(STAMP)
+	$(BIN)/ruff check leakwatch jobs udfs schemas tests benchmarks deploy
+	$(BIN)/python -m pytest -q -ra -m "not spark"
+
 # The wheel, and a relocatable environment for spark-submit --archives (venv-pack): the project, its
 # dependencies and its models. Without pyspark: Spark puts its own pyspark on the workers' path.
 # The archive runs where the same Python is at the same path (same image or OS build); see README.
@@ -60,6 +66,9 @@ dist/leakwatch-env.tar.gz: $(STAMP) deploy/driver.py $(shell find leakwatch jobs
 	  print("\n".join(d for d in deps if not d.startswith("pyspark")))' > build/env-requirements.txt
 	$(DIST_ENV)/bin/python -m pip install --quiet -c constraints.txt -r build/env-requirements.txt
 	$(DIST_ENV)/bin/python -m pip install --quiet --no-deps dist/leakwatch-*.whl -r requirements-nodeps.txt
+	# One namespace: leakwatch imports from the fresh env; the folders it maps are no top-level packages.
+	$(DIST_ENV)/bin/python -I -c 'import leakwatch.cli, leakwatch.udfs.ingest, leakwatch.models'
+	! $(DIST_ENV)/bin/python -I -c 'import jobs' 2>/dev/null
 	$(BIN)/venv-pack --quiet -p $(DIST_ENV) -o dist/leakwatch-env.tar.gz
 	cp deploy/driver.py dist/driver.py
 

@@ -46,11 +46,11 @@ def make_docs(n: int, seed: int = 0) -> list[str]:
 
 def bench_plain(docs: list[str], model: str) -> dict[str, float]:
     """One document at a time, as a naive caller would; one batched call (the UDF's path); the
-    batched path with the text functions as they were before their fast paths (tests/reference.py);
+    batched path with the text functions as they were before their fast paths (benchmarks/reference.py);
     and each step of a document alone."""
+    from benchmarks import reference
     from benchmarks.machine import best_rate
     from leakwatch.udfs.classifier import classifier_text, predict_llm
-    from tests import reference
 
     n = len(docs)
 

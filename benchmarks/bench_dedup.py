@@ -84,14 +84,14 @@ def write_documents(path: Path, texts: list[str]) -> None:
 
 def signature_throughput(n_docs: int) -> dict:
     """Docs/s on one core for 1,000-word texts: our batch UDF body; the same body with the per-row
-    code it had before its fast paths (tests/reference.py); datasketch's MinHash per row."""
+    code it had before its fast paths (benchmarks/reference.py); datasketch's MinHash per row."""
     import pandas as pd
     import xxhash
     from datasketch import MinHash
 
+    from benchmarks import reference
     from benchmarks.machine import MachineLoad, best_rate
     from leakwatch.udfs.minhash import DedupOptions, band_hashes, lsh_params, signature, signature_frames
-    from tests import reference
 
     texts, _ = corpus(n_docs, seed=1, words=(1000, 1001))
     options = DedupOptions()

@@ -40,13 +40,13 @@ def steps(path: Path) -> dict:
     page at a time here; the ingest batches them, which is faster between the other steps)."""
     import io
 
+    from benchmarks import reference
     from leakwatch.udfs.html import decode_html, main_text, published_date
     from leakwatch.udfs.ingest import parse_content_type, parse_warc_date
     from leakwatch.udfs.langid import identify_language
     from leakwatch.udfs.text import hash64, text_hash
     from leakwatch.udfs.urls import url_parts
     from leakwatch.udfs.warcframe import Records
-    from tests import reference
 
     identify_language("warm up the model")
     timings = dict.fromkeys(("read", "decode", "extract", "langid", "fields", "text_hash", "text_hash_before"), 0.0)

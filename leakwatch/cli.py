@@ -17,8 +17,8 @@ _METAVARS = {int: "N", float: "X"}
 
 
 def _shown_default(setting: Setting, default: Any) -> str | None:
-    """How --help states a default, or None when there is nothing to say (no value and no words for it)."""
-    if setting.spec.default_help is not None:
+    """How --help states a default (the command's own if it has one), or None when there is nothing to say."""
+    if setting.spec.default_help is not None and default == setting.default:
         return setting.spec.default_help
     if setting.base is bool:
         return "yes" if default else "no"

@@ -101,8 +101,8 @@ class Setting:
 
 
 def _shown(value: Any) -> str:
-    names = {str: "string", bool: "boolean", int: "integer", float: "number", list: "list", dict: "table"}
-    return f"{value!r} (a {names.get(type(value), type(value).__name__)})"
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "a list", dict: "a table"}
+    return f"{value!r} ({names.get(type(value), type(value).__name__)})"
 
 
 def _shape(annotation: Any) -> tuple[type, bool, bool]:

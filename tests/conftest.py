@@ -1,4 +1,5 @@
-"""Shared fixtures: one local SparkSession for the whole run, and the ../shared data folder."""
+"""Shared fixtures: one local SparkSession for the whole run, the ../shared data folder, and a guard
+that fails a test which starts a JVM without the `spark` marker (so `-m "not spark"` starts none)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent: the shared data set lives beside the repository")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _jvm_only_when_marked(request, monkeypatch):
+    """A test that is not marked spark cannot start Spark's JVM in this process."""
+    if request.node.get_closest_marker("spark") is None:
+        import pyspark.core.context
+
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} starts a JVM: mark it @pytest.mark.spark")
+
+        monkeypatch.setattr(pyspark.core.context, "launch_gateway", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -1,39 +1,33 @@
-"""The stats job on local Spark against an independent pandas computation over the same small tables."""
+"""`leakwatch stats` over a small warehouse written here: the rows against an independent pandas
+computation, the CI, provenance, the CSV and JSON copies, reruns, calibration files, what it refuses."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from leakwatch.cli import parse
 from leakwatch.config import Config
 from leakwatch.errors import StatsError
-from leakwatch.estimators.calibration import (
-    NegativeControl,
-    ResolvedCalibration,
-    card_calibration,
-    find_card,
-    negative_control,
-)
 from leakwatch.estimators.options import StatsOptions
-from leakwatch.jobs import stats
 from leakwatch.jobs.stats import load_calibration_file, run_stats
-from leakwatch.schemas.calibration import Calibration
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
-from leakwatch.udfs.classifier import default_model_path, model_id
+from tests.cards import MODEL, write_card
 
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
-MODEL = "sha256:0123456789abcdef"
+
 RUN = "extract-1"
+
+
 # (registered domain, host, tld): an IP host has no registered domain and is its own cluster.
 SITES = [("a.com", "www.a.com", "com"), ("a.com", "blog.a.com", "com"), ("b.com", "b.com", "com"),
          ("c.org", "c.org", "org"), ("d.de", "www.d.de", "de"), ("e.de", "e.de", "de"),
          (None, "10.0.0.1", None)]
+
+
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 
 
@@ -109,23 +103,6 @@ def write_warehouse(spark, root: str, docs: list, clusters: list | None, scores:
     if scores is not None:
         spark.createDataFrame(scores, SCORES).write.partitionBy("crawl").parquet(f"{root}/scores")
     return root
-
-
-def write_card(path, model: str = MODEL) -> str:
-    """A model card with a calibration table at two thresholds; operating threshold 0.5."""
-    def row(threshold, n_pos, tp, n_neg, fp):
-        return {"threshold": threshold, "n_pos": n_pos, "n_neg": n_neg, "tp": tp, "fp": fp,
-                "tpr": tp / n_pos if n_pos else None, "fpr": fp / n_neg}
-    card = {
-        "model": {"model_id": model},
-        "operating_threshold": {"value": 0.5},
-        "calibration": {"thresholds": [0.5, 0.8], "slices": {
-            "overall": [row(0.5, 400, 300, 300, 30), row(0.8, 400, 150, 300, 6)],
-            "source:web-cc2019": [row(0.5, 0, 0, 100, 20), row(0.8, 0, 0, 100, 9)],
-        }},
-    }
-    path.write_text(json.dumps(card), encoding="utf-8")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -263,18 +240,6 @@ def test_provenance_dates_and_summary(result):
     assert set(summary.negative_control) == {CRAWLS[0]}
 
 
-def test_negative_control_says_when_the_fpr_does_not_fit_the_pre_chatgpt_pages():
-    calibration = ResolvedCalibration(0.5, Calibration(40, 100, 20, 100), "test")  # FPR 0.2 of 100 texts
-    headline = pd.DataFrame({
-        "crawl": ["CC-MAIN-2019-30", "CC-MAIN-2020-05", "CC-MAIN-2021-04", "CC-MAIN-2024-10"],
-        "pre_chatgpt": [True, True, True, False], "n_scored": [400, 400, 0, 400],
-        "raw_share": [0.21, 0.067, None, 0.9],
-    })
-    checks = negative_control(headline, calibration)
-    assert checks == {"CC-MAIN-2019-30": NegativeControl(raw_share=0.21, fpr=0.2, fits=True),
-                      "CC-MAIN-2020-05": NegativeControl(raw_share=0.067, fpr=0.2, fits=False)}
-
-
 @pytest.mark.spark
 def test_csv_and_json_agree_with_the_parquet(result):
     summary, got = result
@@ -321,22 +286,6 @@ def test_calibration_file_sets_tpr_fpr_and_threshold(spark, warehouse, card, tmp
         load_calibration_file(spark, str(tmp_path / "absent.json"), None)
 
 
-def test_card_choices_are_checked(tmp_path):
-    path = write_card(tmp_path / "test.card.json")
-    with open(path, encoding="utf-8") as fh:
-        card = json.load(fh)
-    same = card_calibration(card, path, StatsOptions(fpr_slice="same", flag_threshold=0.8)).counts
-    assert (same.true_positives, same.positives, same.false_positives, same.negatives) == (150, 400, 6, 300)
-    with pytest.raises(StatsError, match="slice 'domain:nowhere' is not in"):
-        card_calibration(card, path, StatsOptions(calibration="domain:nowhere"))
-    with pytest.raises(StatsError, match="threshold 0.7 is not in slice 'overall'.*0.5, 0.8"):
-        card_calibration(card, path, StatsOptions(flag_threshold=0.7))
-    with pytest.raises(StatsError, match="has no LLM texts"):
-        card_calibration(card, path, StatsOptions(calibration="source:web-cc2019"))
-    with pytest.raises(StatsError, match="is for model sha256:0123456789abcdef"):
-        find_card("sha256:other", StatsOptions(card=path), None)
-
-
 @pytest.mark.spark
 def test_missing_clusters_scores_and_mixed_models_are_refused(spark, tmp_path, card):
     docs, clusters, scores = make_tables(seed=3, per_crawl=8)
@@ -355,24 +304,3 @@ def test_missing_clusters_scores_and_mixed_models_are_refused(spark, tmp_path, c
     root = write_warehouse(spark, str(tmp_path / "cardless"), docs, clusters, scores)
     with pytest.raises(StatsError, match="no model card for sha256:0123456789abcdef.*--calibration FILE"):
         run_stats(spark, stats_config(root, None))
-
-
-def test_the_shipped_card_is_found_by_the_shipped_model_id():
-    shipped = model_id(str(default_model_path()))
-    card, path = find_card(shipped, StatsOptions(), None)
-    assert path.endswith("leakwatch-llm-v1.card.json") and card["model"]["model_id"] == shipped
-    assert math.isclose(card["operating_threshold"]["value"], 0.9995)
-
-
-def test_cli_flags_land_in_the_stats_section():
-    command, config = parse([
-        "stats", "--out", "wh", "--replicates", "50", "--bootstrap-seed", "3", "--level", "0.9",
-        "--flag-threshold", "0.8", "--calibration", "cal.json", "--fpr-slice", "same", "--top-domains", "7",
-        "--min-site-docs", "4",
-    ])
-    options = config.stats
-    assert (config.warehouse, command.entry) == ("wh", "leakwatch.jobs.stats:run")
-    assert (options.replicates, options.bootstrap_seed, options.level, options.flag_threshold) == (50, 3, 0.9, 0.8)
-    assert (options.calibration, options.fpr_slice, options.top_domains, options.min_site_docs) == (
-        "cal.json", "same", 7, 4)
-    assert command.load() is stats.run

@@ -10,8 +10,7 @@ import pytest
 from leakwatch.cli import main
 from leakwatch.crawls import crawl_order_key, load_crawls
 from leakwatch.schemas.values import is_pre_chatgpt
-
-from .servers import StaticServer
+from tests.servers import StaticServer
 
 
 def test_snapshot_lists_crawls_oldest_first(monkeypatch, tmp_path, capsys):

@@ -10,8 +10,7 @@ import pytest
 from leakwatch.schemas.values import SKIP_REASONS
 from leakwatch.udfs.ingest import FileIngest, IngestOptions, crawl_from_path, parse_content_type, parse_warc_date
 from leakwatch.validation.pages import Page, human_paragraphs
-
-from .warcs import (
+from tests.warcs import (
     WHEN,
     article,
     chunked,

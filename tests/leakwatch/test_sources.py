@@ -10,9 +10,8 @@ import pytest
 
 from leakwatch.sources import FetchOptions, PermanentError, RetriesExhausted, open_input, read_lines, s3_client
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-
-from .servers import Faults, FaultyProxy, StaticServer, self_signed_cert
-from .warcs import english_page, write_pages
+from tests.servers import Faults, FaultyProxy, StaticServer, self_signed_cert
+from tests.warcs import english_page, write_pages
 
 CRAWL = "CC-MAIN-2024-10"
 FAST = {"backoff_base": 0.01, "backoff_max": 0.05, "read_timeout": 10}

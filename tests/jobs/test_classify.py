@@ -1,12 +1,10 @@
-"""The classify job on local Spark: the UDF gives the plain function's scores; nulls where not scored."""
+"""`leakwatch classify`: the Spark UDF equals the plain functions, across Arrow batches too, and
+rescoring one crawl keeps the others in a session in static partition-overwrite mode."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,14 @@ from leakwatch.udfs.classifier import ClassifyOptions, default_model_path, model
 from leakwatch.udfs.markers import marker_frame
 
 LLM = "moreover it is crucial to delve into the intricate tapestry of this comprehensive topic " * 6
+
+
 HUMAN = "the old house stood near the river and we walked there every morning with our dog " * 6
+
+
 RUN = "run-1"
+
+
 WARCS = {c: f"file:///data/{c}/one.warc.gz" for c in ("CC-MAIN-2024-10", "CC-MAIN-2019-30")}
 
 
@@ -144,24 +148,3 @@ def test_rescoring_one_crawl_keeps_the_others_in_a_static_overwrite_session(spar
     runs = {(r["crawl"], r["run_id"]) for r in spark.read.parquet(f"{warehouse}/scores").collect()}
     assert runs == {("CC-MAIN-2024-10", "classify-2"), ("CC-MAIN-2019-30", "classify-3")}
     assert spark.conf.get(MAX_RECORDS_PER_BATCH, None) == batch
-
-
-def test_score_command_writes_jsonl(tmp_path, shipped_model):
-    lines = [json.dumps({"id": 1, "text": LLM}), json.dumps({"id": 2, "text": "Kurzer deutscher Text."})]
-    source = tmp_path / "in.jsonl"
-    source.write_text("\n".join(lines) + "\n")
-    done = subprocess.run([sys.executable, "-m", "leakwatch.cli", "score", "--model", shipped_model, str(source)],
-                          capture_output=True, text=True, timeout=120, check=True)
-    out = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [o["id"] for o in out] == [1, 2]
-    assert out[0]["scored"] and out[0]["p_llm"] > 0.5
-    assert out[1]["p_llm"] is None and not out[1]["scored"]
-
-
-def test_score_command_names_the_bad_line(tmp_path, shipped_model):
-    source = tmp_path / "in.jsonl"
-    source.write_text('{"text": "fine"}\nnot json\n')
-    done = subprocess.run([sys.executable, "-m", "leakwatch.cli", "score", "--model", shipped_model, str(source)],
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert f"{source}:2: not JSON" in done.stderr

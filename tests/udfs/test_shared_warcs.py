@@ -6,8 +6,7 @@ import pytest
 
 from leakwatch.schemas.values import SKIP_REASONS
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-
-from .conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA
 
 WARC_DIR = SHARED_DATA / "warc"
 FILES = sorted(p for p in WARC_DIR.glob("*/*") if p.name != "SOURCES.txt") if WARC_DIR.is_dir() else []

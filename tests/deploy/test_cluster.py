@@ -21,7 +21,7 @@ import pytest
 from leakwatch.cli import main
 from leakwatch.validation.pages import human_pages, write_shard
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"
 SHARDS = {"CC-MAIN-2021-04": dt.datetime(2021, 1, 15, tzinfo=dt.UTC),
           "CC-MAIN-2024-10": dt.datetime(2024, 2, 20, tzinfo=dt.UTC)}

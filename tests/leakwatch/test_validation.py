@@ -1,22 +1,16 @@
-"""`leakwatch validate`: the held-out split, the calibration counts, the crawl plan, the exit rule,
-and the whole injection test end to end on a small labelled set made here."""
+"""The injection test without Spark: the held-out split, the calibration counts, the crawl plan,
+templated copies, the comparison with the truth, the exit rule, and the output folder."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 import random
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from leakwatch.cli import main
-from leakwatch.config import Config
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.validate import validate
 from leakwatch.schemas.values import VIEWS
 from leakwatch.training.corpus import read_corpus
 from leakwatch.udfs.classifier import default_model_path, score_frame
@@ -25,56 +19,23 @@ from leakwatch.validation.inject import (
     CALIBRATION,
     INJECTION,
     MARKER,
-    ValidateOptions,
-    check_options,
     halves,
     plan_crawls,
     prepare_out,
     templated_copy,
 )
-from leakwatch.validation.measure import CALIBRATION_FILE, calibrate, compare, passed
-from leakwatch.validation.pages import Page, human_paragraphs, page_html, write_shard
+from leakwatch.validation.measure import calibrate, compare, passed
+from leakwatch.validation.pages import Page, page_html, write_shard
+from tests.labeled import write_labeled
 
-# The shipped model flags this chatbot register at its operating threshold far more often than
-# CPython's documentation (measured while writing the test: all 40 of 40 vs 9 of 40).
-TOPICS = ("home gardening", "remote work", "budget travel", "electric cars", "sourdough baking", "saving money")
-SENTENCES = (
-    "In today's fast-paced world, {t} has become an essential part of many people's lives.",
-    "It's important to note that every situation is unique, so it is crucial to consider your own needs.",
-    "Whether you are a beginner or an experienced enthusiast, understanding {t} helps you make informed decisions.",
-    "Firstly, it is essential to set clear goals and establish a realistic plan.",
-    "Secondly, consistency is key: small, incremental steps can lead to significant results over time.",
-    "Additionally, leveraging the right tools and resources can enhance your overall experience.",
-    "Moreover, {t} offers numerous benefits, including greater flexibility and a sense of accomplishment.",
-    "However, it is also important to be aware of potential challenges and to approach them with patience.",
-)
-N_PAIRS = 150
+# The shipped model's operating threshold (its card).
 THRESHOLD = 0.9995
-
-
-def chatbot_text(i: int, rng: random.Random) -> str:
-    """A chatbot-style answer about a topic, its opening unique to i."""
-    t = TOPICS[i % len(TOPICS)]
-    body = [s.format(t=t) for s in SENTENCES]
-    rng.shuffle(body)
-    return "\n".join([f"Certainly! Here is guide number {i} to {t}.", *body,
-                      f"In conclusion, with these tips you can navigate {t} with confidence."])
 
 
 @pytest.fixture(scope="module")
 def labeled(tmp_path_factory) -> Path:
-    """A labelled folder: human/LLM pairs that read_corpus groups as siblings (adjacent_pair rule)."""
-    folder = tmp_path_factory.mktemp("labeled")
-    rng = random.Random(5)
-    paragraphs = human_paragraphs()
-    lines = []
-    for i in range(N_PAIRS):
-        human = "\n".join(paragraphs[2 * i: 2 * i + 2])
-        for label, text in (("human", human), ("llm", chatbot_text(i, rng))):
-            lines.append({"text": text, "label": label, "generator": "" if label == "human" else "testbot",
-                          "domain": "docs", "source": "fast-detect-gpt", "lang": "en"})
-    (folder / "fast-detect-gpt.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
-    return folder
+    """A labelled folder of human/LLM pairs (tests/labeled.py)."""
+    return write_labeled(tmp_path_factory.mktemp("labeled"))
 
 
 def test_split_keeps_each_group_on_one_side_and_uses_held_out_groups_only(labeled):
@@ -183,23 +144,6 @@ def test_compare_and_the_exit_rule():
     assert not passed(missing)
 
 
-def test_flags_are_checked_before_any_work(tmp_path):
-    ok = ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2025-30", "CC-MAIN-2021-04"), shares=(0.3, 0.0))
-    assert check_options(ok) == [("CC-MAIN-2021-04", 0.0), ("CC-MAIN-2025-30", 0.3)]
-    bad = [
-        (ValidateOptions(crawls=("CC-MAIN-2021-04",), shares=(0.1,)), "needs an output folder: pass --validation-dir"),
-        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2021-04",), shares=(0.1,)), "pre-ChatGPT"),
-        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2021-04",), shares=(0.0, 0.1)), "one share per crawl"),
-        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-1999-01",), shares=(0.0,)), "not a known crawl"),
-        (ValidateOptions(validation_dir="v", crawls=("CC-MAIN-2025-30",), shares=(1.5,)), "between 0 and 1"),
-    ]
-    for options, message in bad:
-        with pytest.raises(ConfigError, match=message):
-            check_options(options)
-    assert main(["validate", "--validation-dir", str(tmp_path / "v"), "--labeled", str(tmp_path / "absent")]) == 2
-    assert not (tmp_path / "v").exists()
-
-
 def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -214,39 +158,3 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
     (ours / "validation.json").write_text("{}")
     prepare_out(ours)
     assert (ours / MARKER).exists() and not (ours / "shards").exists() and (ours / "validation.json").exists()
-
-
-@pytest.mark.spark
-def test_validate_end_to_end(spark, labeled, tmp_path):
-    pytest.importorskip("leakwatch.jobs.stats", reason="the stats job is not in this tree yet")
-    pytest.importorskip("leakwatch.jobs.report", reason="the report job is not in this tree yet")
-    config = Config().replace({
-        "train.labeled": str(labeled), "validate.validation_dir": str(tmp_path / "out"),
-        "validate.crawls": ("CC-MAIN-2021-04", "CC-MAIN-2024-33"), "validate.shares": (0.0, 0.3),
-        "validate.docs_per_crawl": 30, "validate.injection_seed": 0, "validate.pages_per_shard": 20,
-        "stats.replicates": 50,
-    })
-    result = validate(spark, config, say=lambda _: None)
-    out = tmp_path / "out"
-    rows = result["rows"]
-    assert sorted((r["crawl"], r["view"]) for r in rows) == sorted(
-        (c, v) for c in config.validate.crawls for v in VIEWS)
-    with (out / "validation.csv").open() as fh:
-        assert len(list(csv.DictReader(fh))) == len(rows)
-    assert json.loads((out / "validation.json").read_text())["rows"] == rows
-    calibration = json.loads((out / CALIBRATION_FILE).read_text())
-    assert set(calibration) == {"source", "threshold", "tp", "n_pos", "fp", "n_neg"}
-    assert calibration["tp"] == result["calibration"]["extracted"]["tp"]
-    # Truth in the captures view: every page written was extracted, with its planned label.
-    with (out / "pages.csv").open() as fh:
-        planned = list(csv.DictReader(fh))
-    for crawl in config.validate.crawls:
-        mine = [p for p in planned if p["crawl"] == crawl]
-        row = next(r for r in rows if r["crawl"] == crawl and r["view"] == "captures")
-        assert row["n_docs"] == len(mine) == 30
-        assert row["truth_all"] == pytest.approx(np.mean([int(p["llm"]) for p in mine]))
-        assert row["estimate"] is not None and row["ci_low"] <= row["estimate"] <= row["ci_high"]
-    pre = next(r for r in rows if r["crawl"] == "CC-MAIN-2021-04" and r["view"] == "captures")
-    assert pre["truth_all"] == 0.0 and pre["pre_chatgpt"]
-    assert result["passed"] == all(abs(r["bias"]) <= 0.02 for r in rows if r["view"] == "captures")
-    assert (out / "warehouse" / "report" / "index.html").exists()

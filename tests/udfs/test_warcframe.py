@@ -11,10 +11,9 @@ import pytest
 from leakwatch.udfs import warcframe
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 from leakwatch.udfs.warcframe import Records
-
-from .conftest import SHARED_DATA
-from .test_ingest import CRAWL, ingest
-from .warcs import chunked, english_page, http_ok, write_arc, write_pages, write_records
+from tests.conftest import SHARED_DATA
+from tests.udfs.test_ingest import CRAWL, ingest
+from tests.warcs import chunked, english_page, http_ok, write_arc, write_pages, write_records
 
 CAP = 5 << 20
 

@@ -24,10 +24,9 @@ from leakwatch.crawls import pending_crawls
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.lock import LOCK_HELD_STATUS, lock_is_stale
 from leakwatch.validation.pages import human_pages, write_shard
+from tests.servers import StaticServer
 
-from .servers import StaticServer
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CRAWLS = {
     "CC-MAIN-2021-04": dt.datetime(2021, 1, 15, tzinfo=dt.UTC),
     "CC-MAIN-2023-06": dt.datetime(2023, 1, 26, tzinfo=dt.UTC),

@@ -12,15 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leakwatch.cli import main, parse
-from leakwatch.errors import ConfigError
+from leakwatch.cli import main
 from leakwatch.jobs.extract import CONCURRENT_WRITERS, rows_of_run
 from leakwatch.jobs.warehouse import read_documents
+from tests.servers import StaticServer
+from tests.warcs import english_page, write_pages
 
-from .servers import StaticServer
-from .warcs import english_page, write_pages
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 A, B = "CC-MAIN-2021-04", "CC-MAIN-2024-10"
 
 
@@ -156,17 +154,6 @@ def test_crawl_id_resolves_its_manifest_over_http_and_samples(spark, tmp_path):
     log = read_table(warehouse, "ingest_log")
     assert len(log) == 2 and set(log["status"]) == {"ok"} and all(p.startswith(server.url) for p in log["path"])
     assert len(read_table(warehouse, "documents")) == 4
-
-
-def test_toml_config_and_flags(tmp_path):
-    toml = tmp_path / "lw.toml"
-    toml.write_text('warehouse = "from-file"\n[ingest]\nmin_text_chars = 50\nretries = 2\n[inputs]\nseed = 3\n')
-    _, config = parse(["extract", "x.warc.gz", "--config", str(toml), "--retries", "9"])
-    assert config.warehouse == "from-file" and config.ingest.min_text_chars == 50
-    assert config.ingest.retries == 9 and config.inputs.seed == 3 and config.inputs.paths == ("x.warc.gz",)
-    toml.write_text("[ingest]\nmax_bytes = 1\n")
-    with pytest.raises(ConfigError, match=r"lw.toml: unknown setting 'max_bytes' in \[ingest\]; \[ingest\] takes ret"):
-        parse(["extract", "--config", str(toml)])
 
 
 def test_bad_inputs_are_usage_errors(tmp_path, capsys):

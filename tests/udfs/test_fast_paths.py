@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import xxhash
 
+from benchmarks import reference
 from leakwatch.udfs.classifier import classifier_text
 from leakwatch.udfs.markers import count_markers
 from leakwatch.udfs.minhash import shingle_hash_batch, shingle_hashes, xxh32_spans
 from leakwatch.udfs.text import SEPARATOR_CHARS, hash64, normalize_text, normalized_bytes, text_hash, words
-from tests import reference
 
 # Hand-picked cases: empty and blank, ASCII control and separator characters that str.split and
 # the regex treat as whitespace (\x1c-\x1f), underscores, digits of several scripts, characters

@@ -3,6 +3,7 @@ and nothing else at the top of site-packages (`import jobs` or `import models` f
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # Source folder -> where its files land in the wheel (pyproject's package-dir).
 MAPPED = {"leakwatch": "leakwatch", "jobs": "leakwatch/jobs", "udfs": "leakwatch/udfs",
           "schemas": "leakwatch/schemas", "models": "leakwatch/models"}
@@ -65,3 +66,32 @@ def test_installed_wheel_imports_as_leakwatch_only(wheel, tmp_path):
     for name in ("jobs", "udfs", "schemas", "models"):
         failed = run(f"import {name}")
         assert failed.returncode != 0 and f"No module named '{name}'" in failed.stderr, name
+
+
+def modules_of(folder: str, package: str) -> list[str]:
+    """Dotted names of the modules in a source folder, as installed."""
+    out = []
+    for path in sorted((REPO / folder).rglob("*.py")):
+        parts = path.relative_to(REPO / folder).with_suffix("").parts
+        out.append(".".join((package, *parts[:-1])) if parts[-1] == "__init__" else ".".join((package, *parts)))
+    return out
+
+
+def test_only_jobs_and_the_table_schemas_import_spark():
+    """udfs/ and leakwatch/ (the command line and settings included) import no pyspark when loaded."""
+    names = [m for m in modules_of("leakwatch", "leakwatch") + modules_of("udfs", "leakwatch.udfs")
+             + ["leakwatch.schemas.values", "leakwatch.schemas.calibration", "leakwatch.jobs.spark"]]
+    code = ("import importlib, sys\n"
+            f"for name in {names!r}:\n"
+            "    importlib.import_module(name)\n"
+            "    assert 'pyspark' not in sys.modules, name\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_no_job_module_imports_the_command_line():
+    """The command table imports a job's function by name when it runs; no job imports the CLI back."""
+    for path in (REPO / "jobs").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module not in ("leakwatch.cli", "leakwatch.commands"), path

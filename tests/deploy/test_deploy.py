@@ -22,7 +22,7 @@ import yaml
 
 from leakwatch.cli import build_parser
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 AIRFLOW_PYTHON = REPO / ".venv-airflow" / "bin" / "python"
 ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"

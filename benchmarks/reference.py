@@ -1,6 +1,6 @@
 """The per-record text functions as they were before their fast paths: one regex pass over the
 whole text, one xxhash call per shingle, every word of a page counted for markers. They are the
-oracle that tests/test_fast_paths.py compares the fast versions with, and the in-run baseline of
+oracle that tests/udfs/test_fast_paths.py compares the fast versions with, and the in-run baseline of
 the benchmarks; the pipeline does not use them."""
 
 from __future__ import annotations

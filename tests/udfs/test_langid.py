@@ -6,9 +6,8 @@ import pytest
 
 from leakwatch.udfs import langid
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-
-from .test_ingest import CRAWL
-from .warcs import english_page, write_pages
+from tests.udfs.test_ingest import CRAWL
+from tests.warcs import english_page, write_pages
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog, and then it runs back home again.",
