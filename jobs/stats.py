@@ -3,7 +3,7 @@
 One row per time slice x view x dimension value over the whole series of crawls in the warehouse.
 Pages are aggregated per host, then per registered domain, inside Spark; each row's domains then go
 to one pandas group that runs the corrected estimator and its domain-clustered bootstrap
-(udfs.estimate), seeded from the row's key so reruns give identical rows whatever the partitioning.
+(leakwatch.estimators), seeded from the row's key so reruns give identical rows whatever the partitioning.
 """
 
 from __future__ import annotations

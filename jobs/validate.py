@@ -2,7 +2,7 @@
 
 Only texts the shipped model never trained on are used: the held-out sibling groups of
 leakwatch.training.corpus.read_corpus (the same rule training used). Those groups are split by a hash of their id
-(udfs.inject.split_half) into a calibration half, where TP/FP are counted at the model card's
+(leakwatch.validation.inject.split_half) into a calibration half, where TP/FP are counted at the model card's
 operating threshold on the text as the pipeline extracts it from the generated page, and an
 injection half, whose texts become the pages of Common-Crawl-like shards at known LLM shares.
 The pipeline then runs with that calibration (`stats.calibration` = OUT/calibration.json), and

@@ -1,5 +1,6 @@
-"""The list of Common Crawl crawls and their dates, from a snapshot shipped with the package, and
-`leakwatch crawls`, which prints it.
+"""The list of Common Crawl crawls and their dates, from a snapshot shipped with the package; how
+crawls are ordered in time and which of them a monthly run takes; and `leakwatch crawls`, which
+prints the list.
 
 The snapshot holds id, name and the capture window (from, to) of each crawl, derived from
 Common Crawl's collinfo.json; `leakwatch crawls --refresh` writes a newer one to the user cache,

@@ -1,5 +1,5 @@
-"""The value sets that cross modules: crawl ids, the ChatGPT cutoff, views, time slices, dimensions,
-lexicons, skip reasons and file statuses. Plain Python (no Spark): per-record code imports them too."""
+"""The value sets that cross modules: crawl ids, the ChatGPT cutoff, views, time slices, lexicons,
+skip reasons and file statuses. Plain Python (no Spark): per-record code imports them too."""
 
 from __future__ import annotations
 
@@ -27,9 +27,7 @@ VIEWS = ("captures", "unique", "first_seen")
 # Time slices of the stats table: the crawl, then months per crawl (dimension `all` only).
 TIME_SLICES = ("crawl", "fetch_month", "published_month")
 MONTH_SLICES = TIME_SLICES[1:]
-# Dimensions of the stats table; `all` rows have the value `all`, a missing language or TLD is `unknown`.
-DIMENSIONS = ("all", "language", "tld", "registered_domain")
-ALL = "all"
+# The value of a stats row's language or TLD dimension when the page has none.
 UNKNOWN = "unknown"
 
 # One count column per lexicon in the scores table (the lexicon file must define exactly these), and

@@ -10,7 +10,7 @@ warcio's own parser), then builds the same warcio record objects.
 Anything else is warcio's: ARC and uncompressed files are read by warcio from the start, and the
 first member the fast path does not fully understand (truncated gzip, a member over the size cap,
 odd framing, no gzip at all) hands the rest of the file, from that member's first byte, to warcio's
-ArchiveIterator; tests/test_warcframe.py checks that both paths give equal records. One exception
+ArchiveIterator; tests/udfs/test_warcframe.py checks that both paths give equal records. One exception
 is stricter than warcio: a gzip member whose compressed data fails zlib's checks raises
 CorruptMember, where warcio may end the file silently or keep text from the damaged bytes.
 """

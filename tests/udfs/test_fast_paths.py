@@ -1,4 +1,4 @@
-"""The fast text paths give exactly what the plain regex versions (tests/reference.py) gave:
+"""The fast text paths give exactly what the plain regex versions (benchmarks/reference.py) gave:
 normalize_text feeds text_hash and MinHash, classifier_text feeds a trained model, and marker
 counts are published, so none of them may change by a character."""
 
