@@ -184,6 +184,101 @@ def _near_matches(
     return verified, prior_near
 
 
+def _prior_index(spark: SparkSession, state: str | None, options: DedupOptions,
+                 start: str) -> tuple[DataFrame, DataFrame, DataFrame]:
+    """The index's bands, signatures and URL history of crawls before `start` (empty without a state)."""
+    if state is None:
+        return (spark.createDataFrame([], LSH_INDEX), spark.createDataFrame([], LSH_SIGNATURES),
+                spark.createDataFrame([], URL_HISTORY))
+    check_fingerprint(spark, state, options)
+    folder = index_dir(state, options)
+    return (_read_table(spark, f"{folder}/bands", LSH_INDEX, start),
+            _read_table(spark, f"{folder}/signatures", LSH_SIGNATURES, start),
+            _read_table(spark, table_path(state, "url_history"), URL_HISTORY, start))
+
+
+def _signed(spark: SparkSession, docs: DataFrame, orders: dict[str, str], options: DedupOptions) -> DataFrame:
+    """The documents with their crawl order, URL hash, MinHash signature and exact group, checkpointed."""
+    # Rows per mapInPandas call: bounds the memory of one batch of texts in a Python worker; set for the
+    # signatures alone (computed by the eager checkpoint) and restored.
+    with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.signature_batch_rows)):
+        order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
+        base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
+        sigs = signatures(base.select("doc_id", "text"), options)
+        return (
+            base.drop("text")
+            .withColumn("url_hash", F.xxhash64("url"))
+            .join(sigs, "doc_id")
+            .withColumn("exact_group", F.min("doc_id").over(Window.partitionBy("text_hash")))
+            .localCheckpoint()  # computed once (the UDF is the costly part), and short plans downstream
+        )
+
+
+def _component_first(docs_sig: DataFrame, labels: DataFrame, prior_first: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Each document's component, and each component's first key (earliest crawl, then smallest id)."""
+    docs_comp = docs_sig.join(labels, docs_sig["doc_id"] == labels["node"], "left").withColumn(
+        "comp", F.coalesce("root", "doc_id")
+    )
+    prior_keys = prior_first.join(labels, prior_first["cluster_id"] == labels["node"]).select(
+        F.col("root").alias("comp"),
+        F.struct(F.col("first.order").alias("order"), F.col("cluster_id").alias("id"),
+                 F.col("first.crawl").alias("crawl")).alias("key"),
+    )
+    comp_first = (
+        docs_comp.select("comp", _min_key("crawl_order", "doc_id", "crawl").alias("key"))
+        .union(prior_keys)
+        .groupBy("comp")
+        .agg(F.min("key").alias("first"))
+    )
+    return docs_comp, comp_first
+
+
+def _content_first(docs_sig: DataFrame, matches: DataFrame, prior_first: DataFrame) -> DataFrame:
+    """Per exact group, the crawl its content was first seen in: its own, or any group or earlier cluster it
+    matches."""
+    group_first = docs_sig.groupBy("exact_group").agg(
+        F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl"))).alias("first")
+    )
+    node_first = group_first.select(F.col("exact_group").alias("node"), "first").unionByName(
+        prior_first.select(F.col("cluster_id").alias("node"), "first")
+    )
+    match_first = (
+        matches.select("a", "b").union(matches.select("b", "a"))
+        .join(node_first.withColumnRenamed("node", "b"), "b")
+        .select(F.col("a").alias("exact_group"), "first")
+    )
+    return (
+        group_first.unionByName(match_first).groupBy("exact_group").agg(F.min("first").alias("content"))
+        .select("exact_group", F.col("content.crawl").alias("first_seen_crawl_content"))
+    )
+
+
+def _rows(docs_comp: DataFrame, comp_first: DataFrame, content_first: DataFrame, url_first: DataFrame,
+          fp: str) -> DataFrame:
+    """One row per document: its cluster, size, representative, first-seen crawls and fingerprint."""
+    by_comp = Window.partitionBy("comp")
+    earliest_fetch = Window.partitionBy("comp").orderBy(F.col("fetch_time").asc_nulls_last(), "doc_id")
+    return (
+        docs_comp.join(comp_first, "comp")
+        .join(content_first, "exact_group")
+        .join(url_first, "url_hash", "left")
+        .withColumn("batch_url", F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl")))
+                    .over(Window.partitionBy("url_hash")))
+        .select(
+            "doc_id", "crawl", "crawl_order", "text_hash", "url_hash", "signature", "band_hashes",
+            F.col("first.id").alias("cluster_id"),
+            F.count("*").over(by_comp).alias("cluster_size"),
+            (F.row_number().over(earliest_fetch) == 1).alias("is_representative"),
+            "exact_group", "n_shingles",
+            F.least("prior_url", "batch_url")["crawl"].alias("first_seen_crawl_url"),
+            "first_seen_crawl_content",
+            F.col("first.crawl").alias("cluster_first_seen_crawl"),
+            F.col("first.order").alias("cluster_first_order"),
+            F.lit(fp).alias("fingerprint"),
+        )
+    )
+
+
 def dedup_batch(
     spark: SparkSession,
     docs: DataFrame,
@@ -197,31 +292,8 @@ def dedup_batch(
     orders = orders or crawl_orders(docs)
     if not orders:
         raise ValueError("dedup: no documents to deduplicate")
-    start = min(orders.values())
-    if state is not None:
-        check_fingerprint(spark, state, options)
-        folder = index_dir(state, options)
-        prior_bands = _read_table(spark, f"{folder}/bands", LSH_INDEX, start)
-        prior_sigs = _read_table(spark, f"{folder}/signatures", LSH_SIGNATURES, start)
-        prior_urls = _read_table(spark, table_path(state, "url_history"), URL_HISTORY, start)
-    else:
-        prior_bands = spark.createDataFrame([], LSH_INDEX)
-        prior_sigs = spark.createDataFrame([], LSH_SIGNATURES)
-        prior_urls = spark.createDataFrame([], URL_HISTORY)
-
-    # Rows per mapInPandas call: bounds the memory of one batch of texts in a Python worker; set for the
-    # signatures alone (computed by the eager checkpoint) and restored.
-    with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.signature_batch_rows)):
-        order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
-        base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
-        sigs = signatures(base.select("doc_id", "text"), options)
-        docs_sig = (
-            base.drop("text")
-            .withColumn("url_hash", F.xxhash64("url"))
-            .join(sigs, "doc_id")
-            .withColumn("exact_group", F.min("doc_id").over(Window.partitionBy("text_hash")))
-            .localCheckpoint()  # computed once (the UDF is the costly part), and short plans downstream
-        )
+    prior_bands, prior_sigs, prior_urls = _prior_index(spark, state, options, min(orders.values()))
+    docs_sig = _signed(spark, docs, orders, options)
     # Exact duplicates share a signature: only one document per exact group enters LSH.
     reps = docs_sig.where(F.col("doc_id") == F.col("exact_group"))
     prior_exact = prior_bands.where(F.col("band") == EXACT_BAND).join(
@@ -243,65 +315,12 @@ def dedup_batch(
         F.col("exact_group").alias("a"), F.col("doc_id").alias("b")
     )
     labels = connected_components(matches.union(in_exact_group), options.max_cc_iterations)
-
-    docs_comp = docs_sig.join(labels, docs_sig["doc_id"] == labels["node"], "left").withColumn(
-        "comp", F.coalesce("root", "doc_id")
-    )
-    prior_keys = prior_first.join(labels, prior_first["cluster_id"] == labels["node"]).select(
-        F.col("root").alias("comp"),
-        F.struct(F.col("first.order").alias("order"), F.col("cluster_id").alias("id"),
-                 F.col("first.crawl").alias("crawl")).alias("key"),
-    )
-    comp_first = (
-        docs_comp.select("comp", _min_key("crawl_order", "doc_id", "crawl").alias("key"))
-        .union(prior_keys)
-        .groupBy("comp")
-        .agg(F.min("key").alias("first"))
-    )
-
-    # Content first seen: the document's own exact group, or any group or earlier cluster it matches.
-    group_first = docs_sig.groupBy("exact_group").agg(
-        F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl"))).alias("first")
-    )
-    node_first = group_first.select(F.col("exact_group").alias("node"), "first").unionByName(
-        prior_first.select(F.col("cluster_id").alias("node"), "first")
-    )
-    match_first = (
-        matches.select("a", "b").union(matches.select("b", "a"))
-        .join(node_first.withColumnRenamed("node", "b"), "b")
-        .select(F.col("a").alias("exact_group"), "first")
-    )
-    content_first = (
-        group_first.unionByName(match_first).groupBy("exact_group").agg(F.min("first").alias("content"))
-        .select("exact_group", F.col("content.crawl").alias("first_seen_crawl_content"))
-    )
-
+    docs_comp, comp_first = _component_first(docs_sig, labels, prior_first)
+    content_first = _content_first(docs_sig, matches, prior_first)
     url_first = prior_urls.join(docs_sig.select("url_hash").distinct(), "url_hash", "left_semi").groupBy(
         "url_hash"
     ).agg(F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl"))).alias("prior_url"))
-    by_comp = Window.partitionBy("comp")
-    earliest_fetch = Window.partitionBy("comp").orderBy(F.col("fetch_time").asc_nulls_last(), "doc_id")
-    result = (
-        docs_comp.join(comp_first, "comp")
-        .join(content_first, "exact_group")
-        .join(url_first, "url_hash", "left")
-        .withColumn("batch_url", F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl")))
-                    .over(Window.partitionBy("url_hash")))
-        .select(
-            "doc_id", "crawl", "crawl_order", "text_hash", "url_hash", "signature", "band_hashes",
-            F.col("first.id").alias("cluster_id"),
-            F.count("*").over(by_comp).alias("cluster_size"),
-            (F.row_number().over(earliest_fetch) == 1).alias("is_representative"),
-            "exact_group", "n_shingles",
-            F.least("prior_url", "batch_url")["crawl"].alias("first_seen_crawl_url"),
-            "first_seen_crawl_content",
-            F.col("first.crawl").alias("cluster_first_seen_crawl"),
-            F.col("first.order").alias("cluster_first_order"),
-            F.lit(fp).alias("fingerprint"),
-        )
-        .localCheckpoint()
-    )
-    return _outputs(result, fp)
+    return _outputs(_rows(docs_comp, comp_first, content_first, url_first, fp).localCheckpoint(), fp)
 
 
 def _outputs(result: DataFrame, fp: str) -> DedupOutput:

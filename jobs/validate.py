@@ -11,8 +11,6 @@ each crawl's estimate is compared with the true share among the pages it scored.
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -22,33 +20,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
-from leakwatch.errors import ConfigError
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import read_documents, table_path
-from leakwatch.schemas.calibration import write_calibration
 from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
-from leakwatch.training.corpus import labeled_dir, read_corpus
-from leakwatch.validation.inject import (
-    CALIBRATION,
-    INJECTION,
-    PlannedPage,
-    check_options,
-    halves,
-    plan_crawls,
-    prepare_out,
-    write_manifest,
-    write_shards,
-)
-from leakwatch.validation.measure import (
-    CALIBRATION_FILE,
-    CSV_COLUMNS,
-    calibrate,
-    compare,
-    format_table,
-    model_threshold,
-    passed,
-)
+from leakwatch.training.corpus import labeled_dir
+from leakwatch.validation.inject import PlannedPage, check_options, prepare_injection, prepare_out
+from leakwatch.validation.measure import compare, format_table, model_threshold, passed, write_result
 
 
 def _say(message: str) -> None:
@@ -95,6 +73,17 @@ def stats_estimates(spark: SparkSession, warehouse: str) -> dict[tuple[str, str]
     return {(r["crawl"], r["view"]): r.asDict() for r in rows}
 
 
+def _truth(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage], crawls: list[tuple[str, float]]):
+    """The truth rows of every crawl and view, with the injected share and era, in crawl and view order."""
+    truth = truth_counts(spark, warehouse, plan)
+    share_of = dict(crawls)
+    for t in truth:
+        t["injected_share"] = share_of[t["crawl"]]
+        t["pre_chatgpt"] = is_pre_chatgpt(t["crawl"])
+    order = {view: i for i, view in enumerate(VIEWS)}
+    return sorted(truth, key=lambda t: (t["crawl"], order[t["view"]]))
+
+
 def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     """Run the injection test (see the module doc); returns the result also written to OUT/validation.json."""
     options = config.validate
@@ -104,39 +93,13 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     model, threshold = model_threshold(config)
     out = Path(options.validation_dir).resolve()
     prepare_out(out)
-
-    examples = read_corpus(folder)
-    half = halves(examples, options.injection_seed)
-    say(f"{len(examples)} labelled texts; held out of training: {len(half[CALIBRATION])} for calibration, "
-        f"{len(half[INJECTION])} to inject")
-    pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
-    if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
-        raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
-                          "held-out texts; it needs both: use more labelled data")
-    counts = calibrate(half[CALIBRATION], model, threshold, options.injection_seed)
-    calibration_path = write_calibration(
-        out / CALIBRATION_FILE, counts["extracted"],
-        f"leakwatch validate: calibration half (seed {options.injection_seed}), extracted page text")
-    say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
-
-    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.injection_seed,
-                       options.recrawl_share, options.near_dup_share)
-    write_manifest(out / "pages.csv", plan, pools)
-    shards = write_shards(out / "shards", plan, pools, options.injection_seed, options.pages_per_shard)
-    say(f"{len(plan)} pages in {len(shards)} shards for {len(crawls)} crawls")
-
-    config = config.replace({"warehouse": str(out / "warehouse"), "inputs.paths": tuple(str(p) for p in shards),
-                             "stats.calibration": str(calibration_path)})
+    injection = prepare_injection(options, crawls, folder, model, threshold, out, say)
+    config = config.replace({"warehouse": str(out / "warehouse"),
+                             "inputs.paths": tuple(str(p) for p in injection.shards),
+                             "stats.calibration": str(injection.calibration_file)})
     pipeline = run_pipeline(spark, config, command="validate", say=say)
-
-    truth = truth_counts(spark, config.warehouse, plan)
-    share_of = dict(crawls)
-    for t in truth:
-        t["injected_share"] = share_of[t["crawl"]]
-        t["pre_chatgpt"] = is_pre_chatgpt(t["crawl"])
-    order = {view: i for i, view in enumerate(VIEWS)}
-    truth.sort(key=lambda t: (t["crawl"], order[t["view"]]))
-    rows = compare(truth, stats_estimates(spark, config.warehouse), options.tolerance)
+    rows = compare(_truth(spark, config.warehouse, injection.plan, crawls), stats_estimates(spark, config.warehouse),
+                   options.tolerance)
     result = {
         "labeled": str(folder),
         "model": model,
@@ -145,18 +108,14 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
         "tolerance": options.tolerance,
         "rule": "every crawl of the captures view has |estimate - truth_scored| <= tolerance",
         "passed": passed(rows),
-        "calibration": {**counts, "used": "extracted", "file": str(calibration_path)},
-        "injection_pool": {"human": len(pools[False]), "llm": len(pools[True])},
-        "pages": len(plan),
+        "calibration": {**injection.counts, "used": "extracted", "file": str(injection.calibration_file)},
+        "injection_pool": {"human": len(injection.pools[False]), "llm": len(injection.pools[True])},
+        "pages": len(injection.plan),
         "pipeline_seconds": pipeline.seconds,
         "seconds": round(time.monotonic() - started, 1),
         "rows": rows,
     }
-    (out / "validation.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    with (out / "validation.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_result(out, result)
     return result
 
 

@@ -134,10 +134,8 @@ def _fmt(x: Any) -> str:
     return "—" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
-def render_card_md(card: dict[str, Any]) -> str:
-    """Markdown of a model card dict: sources, settings, metrics, targets, calibration."""
-    m, res = card["model"], card["metrics"]
-    op = card["operating_threshold"]
+def _head_md(card: dict[str, Any]) -> list[str]:
+    m, op = card["model"], card["operating_threshold"]
     lines = [
         f"# leakwatch synthetic-text classifier — `{m['file']}`",
         "",
@@ -157,7 +155,7 @@ def render_card_md(card: dict[str, Any]) -> str:
         lines.append(f"| {s['source']} | {s['licence']} | {s['citation']} | {s['n_human']} | {s['n_llm']} | "
                      f"{s['n_train']} | {s['n_heldout']} | {s['n_heldout_scorable']} |")
     d = card["data"]
-    lines += [
+    return lines + [
         "",
         f"- Eval-only (never trained on): {', '.join(d['eval_only_sources'])}. Training texts need "
         f">= {d['min_train_words']} words; evaluation uses scorable texts only.",
@@ -166,12 +164,17 @@ def render_card_md(card: dict[str, Any]) -> str:
         f"{d['grouping']['opening_words']} normalized words in any source.",
         f"- Held out: {d['heldout']['rule']} ({d['heldout']['n_records']} records, fingerprint "
         f"`{d['heldout']['fingerprint']}`). Call `udfs.classifier.heldout_mask(records)` to get them.",
+    ]
+
+
+def _settings_md(card: dict[str, Any]) -> list[str]:
+    lines = [
         "",
-        "## FasttextSettings",
+        "## Settings",
         f"`{card['settings']['fingerprint']}`: " + ", ".join(
             f"{k}={v}" for k, v in card["settings"].items() if k != "fingerprint"),
         "",
-        "### FasttextSettings tried (trained on the training pool, measured on the held-out split)",
+        "### Settings tried (trained on the training pool, measured on the held-out split)",
         "| settings | AUROC | TPR@1%FPR | TPR@5%FPR | train s |",
         "|---|---|---|---|---|",
     ]
@@ -183,8 +186,13 @@ def render_card_md(card: dict[str, Any]) -> str:
     lines += ["", "## Targets", "| target | wanted | measured | reached |", "|---|---|---|---|"]
     for name, t in card["targets"].items():
         lines.append(f"| {name} | {t['target']} | {_fmt(t['value'])} | {'yes' if t['reached'] else 'no'} |")
+    return lines
+
+
+def _metrics_md(card: dict[str, Any]) -> list[str]:
+    res = card["metrics"]
     web = res["web_cc2019"]
-    lines += [
+    lines = [
         "",
         f"web-cc2019 (pre-ChatGPT web pages, English and >= {card['scope']['min_words']} words): "
         f"{web['fp']} of {web['n_scored']} flagged at the operating threshold (FPR {_fmt(web['fpr'])}).",
@@ -212,8 +220,11 @@ def render_card_md(card: dict[str, Any]) -> str:
         for name, r in block[per_key].items():
             lines.append(f"| {name} | {r['n_pos']} | {r['n_neg']} | {_fmt(r['auroc'])} | "
                          f"{_fmt(r['tpr_at_1pct_fpr'])} | {_fmt(r['tpr_at_5pct_fpr'])} |")
-    cal = card["calibration"]
-    lines += [
+    return lines
+
+
+def _calibration_md(card: dict[str, Any]) -> list[str]:
+    lines = [
         "",
         "## Calibration (shipped model, held-out texts; `p_llm >= threshold` counts as flagged)",
         "Full table per source, generator and domain in the `.json` card (`calibration.slices`).",
@@ -221,10 +232,15 @@ def render_card_md(card: dict[str, Any]) -> str:
         "| threshold | TP / pos | TPR | FP / neg | FPR |",
         "|---|---|---|---|---|",
     ]
-    for r in cal["slices"]["overall"]:
+    for r in card["calibration"]["slices"]["overall"]:
         lines.append(f"| {r['threshold']} | {r['tp']} / {r['n_pos']} | {_fmt(r['tpr'])} | "
                      f"{r['fp']} / {r['n_neg']} | {_fmt(r['fpr'])} |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_card_md(card: dict[str, Any]) -> str:
+    """Markdown of a model card dict: sources, settings, metrics, targets, calibration."""
+    return "\n".join(_head_md(card) + _settings_md(card) + _metrics_md(card) + _calibration_md(card)) + "\n"
 
 
 def validate_card(card: dict[str, Any]) -> None:

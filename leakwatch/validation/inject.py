@@ -15,15 +15,17 @@ import datetime as dt
 import hashlib
 import random
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
+from leakwatch.schemas.calibration import write_calibration
 from leakwatch.schemas.values import is_pre_chatgpt
 from leakwatch.settings import setting
-from leakwatch.training.corpus import Example
+from leakwatch.training.corpus import Example, read_corpus
+from leakwatch.validation.measure import CALIBRATION_FILE, calibrate
 from leakwatch.validation.pages import Page, page_html, write_shard
 
 CALIBRATION = "calibration"
@@ -232,3 +234,40 @@ def write_manifest(path: Path, plan: Sequence[PlannedPage], pools: dict[bool, li
         for p in plan:
             e = pools[p.llm][p.text_id]
             writer.writerow([p.crawl, p.url, int(p.llm), p.kind, e.source, e.generator, e.domain])
+
+
+@dataclass(frozen=True)
+class Injection:
+    """The injection test's inputs, written: the plan, the pools its pages come from, the calibration
+    counts and their file, and the shards."""
+
+    plan: list[PlannedPage]
+    pools: dict[bool, list[Example]]
+    counts: dict[str, dict]
+    calibration_file: Path
+    shards: list[Path]
+
+
+def prepare_injection(options: ValidateOptions, crawls: list[tuple[str, float]], folder: Path, model: str,
+                      threshold: float, out: Path, say: Callable[[str], None]) -> Injection:
+    """Split the held-out texts, count the calibration half, plan the crawls, and write OUT/calibration.json,
+    OUT/pages.csv and OUT/shards/."""
+    examples = read_corpus(folder)
+    half = halves(examples, options.injection_seed)
+    say(f"{len(examples)} labelled texts; held out of training: {len(half[CALIBRATION])} for calibration, "
+        f"{len(half[INJECTION])} to inject")
+    pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
+    if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
+        raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
+                          "held-out texts; it needs both: use more labelled data")
+    counts = calibrate(half[CALIBRATION], model, threshold, options.injection_seed)
+    calibration_file = write_calibration(
+        out / CALIBRATION_FILE, counts["extracted"],
+        f"leakwatch validate: calibration half (seed {options.injection_seed}), extracted page text")
+    say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
+    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.injection_seed,
+                       options.recrawl_share, options.near_dup_share)
+    write_manifest(out / "pages.csv", plan, pools)
+    shards = write_shards(out / "shards", plan, pools, options.injection_seed, options.pages_per_shard)
+    say(f"{len(plan)} pages in {len(shards)} shards for {len(crawls)} crawls")
+    return Injection(plan, pools, counts, calibration_file, shards)

@@ -4,14 +4,15 @@ the exit rule, and the table `leakwatch validate` prints."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leakwatch.config import Config
 from leakwatch.errors import ConfigError
 from leakwatch.schemas.calibration import write_calibration
 from leakwatch.training.corpus import Example
@@ -20,6 +21,9 @@ from leakwatch.udfs.html import main_text
 from leakwatch.udfs.langid import identify_languages
 from leakwatch.validation.pages import page_html
 from leakwatch.validation.samples import calibration_texts
+
+if TYPE_CHECKING:
+    from leakwatch.config import Config
 
 CALIBRATION_FILE = "calibration.json"
 CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
@@ -129,6 +133,15 @@ def passed(rows: Sequence[Mapping]) -> bool:
     """The exit rule: every crawl of the captures view within tolerance (a missing estimate fails)."""
     captures = [r for r in rows if r["view"] == "captures"]
     return bool(captures) and all(r["within_tolerance"] for r in captures)
+
+
+def write_result(out: Path, result: dict) -> None:
+    """OUT/validation.json (the whole result) and OUT/validation.csv (its rows)."""
+    (out / "validation.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    with (out / "validation.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(result["rows"])
 
 
 def _pct(x: float | None) -> str:
