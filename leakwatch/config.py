@@ -43,7 +43,7 @@ class Config:
     """Everything a leakwatch command needs; one instance per run, never changed once built."""
 
     warehouse: str = setting("warehouse", "warehouse root: a path or URI (s3a://...)", flags=("--out", "--warehouse"),
-                             metavar="WAREHOUSE")
+                             metavar="WAREHOUSE", default_help="./warehouse, under the current directory")
     run_id: str = setting("", "id of this run, on every row it writes", metavar="ID",
                           default_help="UTC time and a random suffix, or $LEAKWATCH_RUN_ID")
     only_crawl: tuple[str, ...] = setting((), "work on this crawl of the warehouse only (repeatable)", metavar="ID",

@@ -11,9 +11,12 @@ them (a TOML list; on the command line a repeated flag, or several values after 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,33 @@ class Spec:
     positional: bool = False
     nargs: str | None = None  # "+" for several values after one flag; "*" or "?" for a positional; tuples repeat
     const: Any = None  # the value of a flag given without one (nargs "?")
+    check: Callable[[Any], str | None] | None = None  # what is wrong with a value (at_least, share, ...), or None
+
+
+def at_least(low: float) -> Callable[[Any], str | None]:
+    """A check: the value is `low` or more."""
+    return lambda value: None if value >= low else f"must be at least {low:g}"
+
+
+def above(low: float) -> Callable[[Any], str | None]:
+    """A check: the value is more than `low`."""
+    return lambda value: None if value > low else f"must be more than {low:g}"
+
+
+def between(low: float, high: float) -> Callable[[Any], str | None]:
+    """A check: low <= value <= high."""
+    return lambda value: None if low <= value <= high else f"must be from {low:g} to {high:g}"
+
+
+def strictly_between(low: float, high: float) -> Callable[[Any], str | None]:
+    """A check: low < value < high."""
+    return lambda value: None if low < value < high else f"must be more than {low:g} and less than {high:g}"
+
+
+def matching(pattern: str, what: str) -> Callable[[Any], str | None]:
+    """A check: the whole value matches `pattern` (case-insensitive); `what` says, in words, what it must be."""
+    compiled = re.compile(pattern, re.IGNORECASE)
+    return lambda value: None if compiled.fullmatch(value) else f"must be {what}"
 
 
 def setting(default: Any, help: str, **spec: Any) -> Any:
@@ -81,14 +111,28 @@ class Setting:
         return f"a list of {one.removeprefix('a ').removeprefix('an ')}s" if self.many else one
 
     def read(self, value: Any, origin: str) -> Any:
-        """A value from a config file, checked against the setting's type; ConfigError says what is expected."""
+        """A value from a config file, checked against the setting's type and check; ConfigError says what is
+        expected."""
         if self.many:
             if not isinstance(value, list) or not all(self._fits(v) for v in value):
                 raise ConfigError(f"{origin}: {self.toml_key} must be {self.expected()}, not {_shown(value)}")
-            return tuple(self._one(v) for v in value)
-        if not self._fits(value):
+            values = tuple(self._one(v) for v in value)
+        elif not self._fits(value):
             raise ConfigError(f"{origin}: {self.toml_key} must be {self.expected()}, not {_shown(value)}")
-        return self._one(value)
+        else:
+            values = (self._one(value),)
+        for one in values:
+            if (problem := self.problem(one)) is not None:
+                raise ConfigError(f"{origin}: {self.toml_key} {problem}, not {one!r}")
+        return values if self.many else values[0]
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with one value of the right type (a number that is not finite, or the declared check)."""
+        if value is None:
+            return None
+        if self.base is float and not math.isfinite(value):
+            return "must be a finite number"
+        return self.spec.check(value) if self.spec.check is not None else None
 
     def _fits(self, value: Any) -> bool:
         if isinstance(value, bool) and self.base is not bool:
@@ -137,5 +181,9 @@ def load_toml(path: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"--config {path}: is a directory; give a TOML file") from exc
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot be read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc

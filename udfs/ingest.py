@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakwatch.schemas.values import CC_CRAWL_IN_PATH, CRAWL_NAME
-from leakwatch.settings import setting
+from leakwatch.settings import at_least, setting
 from leakwatch.sources import FetchOptions, open_input
 from leakwatch.udfs.html import decode_html, looks_like_html, main_text, published_date
 from leakwatch.udfs.langid import check_model, identify_languages
@@ -47,9 +47,10 @@ class IngestOptions(FetchOptions):
     """What a record must be to be kept, and how inputs are fetched."""
 
     max_payload_bytes: int = setting(4 * 1024 * 1024, "skip HTTP payloads larger than this once decoded (bytes)",
-                                     metavar="N")
+                                     metavar="N", check=at_least(1))
     # Pages are kept however short; the classifier decides what is long enough to score.
-    min_text_chars: int = setting(1, "skip pages with less main-content text (characters)", metavar="N")
+    min_text_chars: int = setting(1, "skip pages with less main-content text (characters)", metavar="N",
+                                  check=at_least(0))
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leakwatch.estimators.base import ESTIMATORS
-from leakwatch.settings import setting
+from leakwatch.settings import at_least, between, setting, strictly_between
 
 
 @dataclass(frozen=True)
@@ -13,13 +13,14 @@ class StatsOptions:
     """The estimate, its calibration and its interval, and the dimensions of the stats table."""
 
     estimator: str = setting("adjusted_cc_v1", "prevalence estimator (a registered name)", choices=tuple(ESTIMATORS))
-    replicates: int = setting(1000, "bootstrap replicates per stats row", metavar="B")
+    replicates: int = setting(1000, "bootstrap replicates per stats row", metavar="B", check=at_least(1))
     bootstrap_seed: int = setting(0, "seed of the bootstrap; each row's draws come from it and the row's key",
                                   metavar="S")
-    level: float = setting(0.95, "confidence level of the percentile interval", metavar="L")
+    level: float = setting(0.95, "confidence level of the percentile interval", metavar="L",
+                           check=strictly_between(0, 1))
     flag_threshold: float | None = setting(None, "p_llm at or above which a page is flagged (one of the model card's "
                                            "calibration thresholds)", metavar="T",
-                                           default_help="the model card's operating threshold")
+                                           default_help="the model card's operating threshold", check=between(0, 1))
     # A slice of the card's calibration table (overall, source:..., generator:..., domain:...) or a
     # JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (written by `leakwatch validate`).
     calibration: str = setting("overall", "TPR/FPR source: a slice of the model card's calibration table, or a JSON "
@@ -30,5 +31,6 @@ class StatsOptions:
     card: str | None = setting(None, "model card JSON", metavar="PATH",
                                default_help="the *.card.json beside the model whose id the scores carry")
     top_domains: int = setting(50, "registered domains with the most documents over the series that get their own "
-                               "rows", metavar="N")
-    min_site_docs: int = setting(10, "scored pages a host needs to count in the site share", metavar="N")
+                               "rows", metavar="N", check=at_least(0))
+    min_site_docs: int = setting(10, "scored pages a host needs to count in the site share", metavar="N",
+                                 check=at_least(0))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from leakwatch.settings import setting
+from leakwatch.settings import at_least, setting
 from leakwatch.udfs.text import hash64
 from leakwatch.validation.pages import Page, human_paragraphs, render_page, write_shard
 
@@ -30,7 +30,7 @@ class DemoOptions:
 
     samples: str = setting(".cache/samples", "folder the sample shards are built in (cached)", metavar="DIR")
     pages_per_crawl: int = setting(140, "pages per sample crawl (the 60 shipped LLM texts allow up to ~140)",
-                                   metavar="N")
+                                   metavar="N", check=at_least(1))
 
 
 # The sample crawls: two before ChatGPT (the negative control) and three after, with a growing LLM share.

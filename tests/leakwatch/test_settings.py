@@ -55,7 +55,7 @@ def test_defaults_shown_are_the_declared_and_the_commands_own():
     assert flag_help("demo", "spark.shuffle_partitions").endswith("(default: 4)")
     assert flag_help("validate", "spark.shuffle_partitions").endswith("(default: 8)")
     assert flag_help("extract", "spark.shuffle_partitions").endswith("(default: Spark's own, 200)")
-    assert flag_help("extract", "warehouse").endswith("(default: warehouse)")
+    assert flag_help("extract", "warehouse").endswith("(default: ./warehouse, under the current directory)")
 
 
 def test_cli_flags_land_in_the_stats_section():
@@ -127,9 +127,9 @@ def test_file_errors_name_the_file_the_key_and_what_it_takes(tmp_path, text, mes
 
 def test_numbers_widen_and_lists_become_tuples(tmp_path):
     toml = tmp_path / "ok.toml"
-    toml.write_text("[stats]\nlevel = 1\n[validate]\ncrawls = [\"CC-MAIN-2021-04\"]\nshares = [0]\n")
+    toml.write_text("[inputs]\nmax_failed_share = 1\n[validate]\ncrawls = [\"CC-MAIN-2021-04\"]\nshares = [0]\n")
     config = build_config(config_file=str(toml))
-    assert config.stats.level == 1.0 and isinstance(config.stats.level, float)
+    assert config.inputs.max_failed_share == 1.0 and isinstance(config.inputs.max_failed_share, float)
     assert config.validate.crawls == ("CC-MAIN-2021-04",) and config.validate.shares == (0.0,)
 
 
