@@ -15,13 +15,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from leakwatch.errors import LockHeld
 from leakwatch.jobs.warehouse import read_text, table_path, write_text
-
-LOCK_HELD_STATUS = 4  # the exit status of a run that finds the lock held
-
-
-class LockHeld(RuntimeError):
-    """Another monthly run holds the warehouse lock."""
 
 
 def _now() -> str:
@@ -51,6 +46,32 @@ def lock_is_stale(lock: dict, stale_hours: float, now: dt.datetime | None = None
     if now - beat > dt.timedelta(hours=stale_hours):
         return f"its last heartbeat ({beat.isoformat()}) is more than {stale_hours:g} h old"
     return None
+
+
+def held_error(path: str, held: dict, stale_hours: float) -> LockHeld:
+    """The error of a run that finds the lock at `path` held by the live run `held`."""
+    return LockHeld(
+        f"{path} is held by run {held.get('run_id')} (host {held.get('host')}, pid {held.get('pid')}, "
+        f"started {held.get('started_at')}, last heartbeat {held.get('heartbeat')}). Wait for that run to "
+        f"finish; if it is dead, delete {path} (a lock without a heartbeat for {stale_hours:g} h is taken over "
+        "by the next run)"
+    )
+
+
+def check_local_lock(warehouse: str, stale_hours: float) -> None:
+    """Before Spark starts: LockHeld if a local warehouse's lock is held by a live run (acquire still decides)."""
+    path = table_path(warehouse, "_lock")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            held = json.load(fh)
+    except (OSError, ValueError):  # no lock, or one being written: acquire() decides
+        return
+    try:
+        live = isinstance(held, dict) and bool(held) and lock_is_stale(held, stale_hours) is None
+    except (KeyError, TypeError, ValueError):  # a malformed lock: acquire() decides
+        return
+    if live:
+        raise held_error(path, held, stale_hours)
 
 
 class WarehouseLock:
@@ -88,12 +109,7 @@ class WarehouseLock:
         held = json.loads(text)
         reason = lock_is_stale(held, self.stale_hours) if held else "it is empty"
         if reason is None:
-            raise LockHeld(
-                f"{self.path} is held by run {held.get('run_id')} (host {held.get('host')}, pid {held.get('pid')}, "
-                f"started {held.get('started_at')}, last heartbeat {held.get('heartbeat')}). Wait for that run to "
-                f"finish; if it is dead, delete {self.path} (a lock without a heartbeat for "
-                f"{self.stale_hours:g} h is taken over by the next run)"
-            )
+            raise held_error(self.path, held, self.stale_hours)
         print(f"monthly: taking over the stale lock of run {held.get('run_id')}: {reason}", file=sys.stderr, flush=True)
         fs, hpath = self._fs()
         fs.delete(hpath, False)

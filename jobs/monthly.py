@@ -21,8 +21,8 @@ from pyspark.sql import SparkSession
 
 from leakwatch.config import Config
 from leakwatch.crawls import load_crawls, pending_crawls
-from leakwatch.errors import ConfigError, InputError
-from leakwatch.jobs.lock import LOCK_HELD_STATUS, LockHeld, WarehouseLock
+from leakwatch.errors import ManifestMissing
+from leakwatch.jobs.lock import WarehouseLock
 from leakwatch.jobs.manifest import RunManifest, now
 from leakwatch.jobs.pipeline import run_stages
 from leakwatch.jobs.spark import get_spark
@@ -86,8 +86,9 @@ def run_crawls(spark: SparkSession, config: Config, todo: list[str], manifest: R
         manifest.data["crawls"][crawl] = record
         try:
             status = run_crawl(spark, config, crawl, record, lock)
-        except InputError as exc:
-            # Usually the newest crawl, listed before its paths files are published: try next month.
+        except ManifestMissing as exc:
+            # Usually the newest crawl, listed before its paths files are published: try next month. A source
+            # that cannot be reached is no such sign: SourceUnreachable ends the run with status 1.
             record["status"] = "inputs_unavailable"
             record["error"] = str(exc)
             _say(f"{crawl}: {exc}; stopping here, later crawls wait for it")
@@ -118,7 +119,10 @@ def run_monthly(spark: SparkSession, config: Config) -> int:
         manifest.save()
         status = run_crawls(spark, config, todo, manifest, lock)
         ran = [c for c, r in manifest.data["crawls"].items() if r.get("status") == "complete"]
-        if not status and (ran or not path_exists(spark, table_path(warehouse, "stats"))):
+        has_documents = path_exists(spark, table_path(warehouse, "documents"))
+        if not status and not has_documents:
+            _say("no crawl is complete and the warehouse has no documents yet: no stats or report")
+        elif not status and (ran or not path_exists(spark, table_path(warehouse, "stats"))):
             lock.heartbeat()
             run_stages(spark, config, ("stats", "report"), label="monthly", record=manifest.data,
                        after_stage=lambda *_: lock.heartbeat())
@@ -135,15 +139,5 @@ def run_monthly(spark: SparkSession, config: Config) -> int:
 
 
 def run(config: Config) -> int:
-    """CLI entry of `leakwatch monthly`."""
-    if config.monthly.lock_stale_hours <= 0:
-        raise ConfigError("--lock-stale-hours must be positive")
-    # Checked here: an InputError during a crawl is taken to mean its manifest is not published yet.
-    if config.inputs.sample_files is not None and config.inputs.sample_files < 1:
-        raise ConfigError("--sample-files must be at least 1")
-    spark = get_spark(config.spark, "leakwatch-monthly")
-    try:
-        return run_monthly(spark, config)
-    except LockHeld as exc:
-        print(f"leakwatch monthly: {exc}", file=sys.stderr)
-        return LOCK_HELD_STATUS
+    """CLI entry of `leakwatch monthly` (a held lock raises LockHeld: exit status 4)."""
+    return run_monthly(get_spark(config.spark, "leakwatch-monthly"), config)

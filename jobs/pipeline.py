@@ -26,13 +26,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
+from leakwatch.errors import INPUTS_FAILED, UserError
 from leakwatch.jobs.classify import classify
 from leakwatch.jobs.clusters import crawl_orders
 from leakwatch.jobs.dedup import dedup_crawls
 from leakwatch.jobs.extract import run_extract
 from leakwatch.jobs.manifest import RunManifest, record_stage
 from leakwatch.jobs.report import run_report
-from leakwatch.jobs.results import ClassifyResult, PipelineResult
+from leakwatch.jobs.results import ClassifyResult, ExtractResult, PipelineResult
 from leakwatch.jobs.stats import run_stats
 from leakwatch.jobs.warehouse import (
     latest_ingest_log,
@@ -46,8 +47,11 @@ from leakwatch.udfs.classifier import resolve_model
 STAGES = ("extract", "dedup", "classify", "stats", "report")
 
 
-class NothingExtracted(RuntimeError):
-    """The warehouse holds no documents after extract: every input failed or was empty."""
+class NothingExtracted(UserError):
+    """The warehouse holds no documents after extract: every input failed or was empty (`extract`: what it did)."""
+
+    status = INPUTS_FAILED
+    extract: ExtractResult | None = None
 
 
 def _say(message: str) -> None:
@@ -117,7 +121,7 @@ def _check_documents(spark: SparkSession, warehouse: str) -> None:
     latest = latest_ingest_log(spark, warehouse)
     if latest is None or not latest.agg(F.sum("kept")).first()[0]:
         raise NothingExtracted(f"no documents in {warehouse}: every input of this run failed or held no pages "
-                               "(see above); fix or replace the inputs and run again")
+                               "(extract's lines above say why); fix or replace the inputs and run again")
 
 
 def run_stages(spark: SparkSession, config: Config, stages: Sequence[str] = STAGES, *,
@@ -140,7 +144,11 @@ def run_stages(spark: SparkSession, config: Config, stages: Sequence[str] = STAG
             return result
     if "dedup" in stages or "classify" in stages:
         if crawls is None:
-            _check_documents(spark, warehouse)
+            try:
+                _check_documents(spark, warehouse)
+            except NothingExtracted as exc:
+                exc.extract = result.extract
+                raise
         docs = read_documents(spark, warehouse, list(crawls) if crawls is not None else None)
     def dedup() -> list:
         chosen = list(crawls) if crawls is not None else crawls_to_dedup(spark, warehouse, docs, touched)

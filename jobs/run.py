@@ -16,8 +16,9 @@ def run(config: Config) -> int:
     try:
         result = run_pipeline(spark, config)
     except NothingExtracted as exc:
-        print(f"leakwatch run: {exc}", file=sys.stderr)
-        return 1
+        if exc.extract is not None:
+            exc.extract.print(sys.stderr)  # each failed file with its reason, before the CLI's line
+        raise
     status = result.extract.exit_status(config.inputs.max_failed_share)
     print_run_summary(result)
     print(format_table(headline_rows(result.stats), HEADLINE_COLUMNS))

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from leakwatch.errors import JavaMissingError
-from leakwatch.settings import setting
+from leakwatch.errors import JavaMissingError, WarehouseError
+from leakwatch.settings import at_least, matching, setting
 
 # Rows per Arrow batch into a pandas UDF: classify and dedup set it for their own UDF (sql_conf).
 MAX_RECORDS_PER_BATCH = "spark.sql.execution.arrow.maxRecordsPerBatch"
+LOG_LEVELS = ("ALL", "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF")  # log4j's, as setLogLevel takes
+# Hadoop file systems that live in a jar of their own: scheme -> (artifact, the coordinates to add).
+CONNECTORS = {
+    "s3a": ("hadoop-aws", "org.apache.hadoop:hadoop-aws:{hadoop}"),
+    "gs": ("gcs-connector", "com.google.cloud.bigdataoss:gcs-connector:hadoop3-<version>"),
+    **{scheme: ("hadoop-azure", "org.apache.hadoop:hadoop-azure:{hadoop}") for scheme in ("abfs", "abfss", "wasb",
+                                                                                          "wasbs")},
+}
+BUILT_IN_FILESYSTEMS = ("", "file", "hdfs", "viewfs", "har")  # in pyspark's Hadoop client jars
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "
     "or 'brew install openjdk@17' on macOS, then put it on PATH or set JAVA_HOME."
@@ -26,11 +38,15 @@ JAVA_HELP = (
 class SparkOptions:
     """How the SparkSession is made in local mode; under spark-submit, spark-submit decides master and memory."""
 
-    master: str = setting("local[*]", "Spark master", metavar="MASTER")
-    driver_memory: str = setting("4g", "memory of the driver JVM", metavar="MEM")
+    master: str = setting("local[*]", "Spark master", metavar="MASTER", check=matching(
+        r"local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|local-cluster\[[1-9]\d*,[1-9]\d*,[1-9]\d*\]|(spark|k8s|mesos)://.+|yarn",
+        "local, local[N] or local[N,RETRIES] with N >= 1, local[*], spark://HOST:PORT, yarn or k8s://URL"))
+    driver_memory: str = setting("4g", "memory of the driver JVM", metavar="MEM",
+                                 check=matching(r"[1-9]\d*[kmgt]?", "a JVM memory size such as 4g or 512m"))
     shuffle_partitions: int | None = setting(None, "spark.sql.shuffle.partitions", metavar="N",
-                                             default_help="Spark's own, 200")
-    log_level: str = setting("WARN", "Spark log level", metavar="LEVEL")
+                                             default_help="Spark's own, 200", check=at_least(1))
+    log_level: str = setting("WARN", "Spark log level", metavar="LEVEL",
+                             check=matching("|".join(LOG_LEVELS), "one of " + ", ".join(LOG_LEVELS)))
 
 
 def java_major_version() -> int:
@@ -113,3 +129,63 @@ def sql_conf(spark, key: str, value: str) -> Iterator[None]:
             spark.conf.unset(key)
         else:
             spark.conf.set(key, previous)
+
+
+def _pyspark_home() -> Path | None:
+    spec = importlib.util.find_spec("pyspark")  # found without importing pyspark (a second of imports)
+    return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
+
+
+def hadoop_version() -> str | None:
+    """The Hadoop version of pyspark's client jars (hadoop-client-api-X.jar), if it can be told."""
+    home = _pyspark_home()
+    for jar in sorted((home / "jars").glob("hadoop-client-api-*.jar")) if home else []:
+        return jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    return None
+
+
+def _classpath_mentions(artifact: str) -> bool:
+    """True if a jar or package named `artifact` is on the local driver's path: in pyspark's or SPARK_HOME's
+    jars, or in spark.jars / spark.jars.packages / extraClassPath of spark-defaults.conf or PYSPARK_SUBMIT_ARGS."""
+    homes = [h for h in (_pyspark_home(), Path(os.environ["SPARK_HOME"]) if "SPARK_HOME" in os.environ else None)
+             if h]
+    if any(list((h / "jars").glob(f"{artifact}-*.jar")) for h in homes):
+        return True
+    texts = [os.environ.get("PYSPARK_SUBMIT_ARGS", "")]
+    conf_dirs = [Path(os.environ["SPARK_CONF_DIR"])] if "SPARK_CONF_DIR" in os.environ else []
+    for conf in [*conf_dirs, *(h / "conf" for h in homes)]:
+        defaults = conf / "spark-defaults.conf"
+        if defaults.is_file():
+            texts.append(defaults.read_text("utf-8", errors="replace"))
+    return any(artifact in word for text in texts for word in shlex.split(text, comments=True))
+
+
+def check_filesystem(uri: str, spark=None) -> None:
+    """WarehouseError unless Spark can open `uri`'s file system. With a session (spark-submit's), Hadoop is
+    asked; without one, the connector's jar is looked for, so a missing one is said before any JVM starts."""
+    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    if scheme in BUILT_IN_FILESYSTEMS:
+        return
+    hadoop = hadoop_version() or "<the Hadoop version of your Spark>"
+    artifact, coordinates = CONNECTORS.get(scheme, (None, None))
+    if spark is not None:
+        filesystems = spark.sparkContext._jvm.org.apache.hadoop.fs.FileSystem
+        try:
+            filesystems.getFileSystemClass(scheme, spark.sparkContext._jsc.hadoopConfiguration())
+            return
+        except Exception as exc:  # noqa: BLE001 - py4j wraps Hadoop's UnsupportedFileSystemException
+            found = f"Spark has no file system for {scheme}:// ({str(exc).splitlines()[0][:160]})"
+    elif scheme == "s3":
+        found = "s3:// is EMR's own file system (EMRFS), which Spark has only on EMR"
+    elif artifact is None or _classpath_mentions(artifact):
+        return  # a scheme leakwatch knows nothing of, or a connector on the path: Spark will tell
+    else:
+        found = f"its connector ({artifact}) is not on Spark's classpath"
+    if scheme in ("s3", "s3a"):
+        todo = (f"write to s3a:// with Hadoop's S3A connector: under spark-submit, --conf spark.jars.packages="
+                f"{CONNECTORS['s3a'][1].format(hadoop=hadoop)}; or give a local --out")
+    elif coordinates:
+        todo = f"add it, e.g. --conf spark.jars.packages={coordinates.format(hadoop=hadoop)} under spark-submit"
+    else:
+        todo = "put its connector on Spark's classpath, or give a local --out"
+    raise WarehouseError(f"the warehouse {uri} cannot be written: {found}; {todo}")

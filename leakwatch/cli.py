@@ -1,19 +1,66 @@
 """`leakwatch` command line: one subcommand per entry of the command table (leakwatch.commands), its
-flags made from the settings it takes (leakwatch.config), each shown in --help with its real default."""
+flags made from the settings it takes (leakwatch.config), each shown in --help with its real default.
+
+A mistake gets one or two lines and a documented exit status (leakwatch.errors), before Spark starts
+(leakwatch.preflight); stdout closed early (`| head`) and Ctrl-C end quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import os
+import select as poll_select
 import sys
 from typing import Any
 
 from leakwatch import __version__
 from leakwatch.commands import COMMANDS, Command
 from leakwatch.config import Config, build_config, sections, select
-from leakwatch.errors import ConfigError, JavaMissingError
+from leakwatch.errors import INTERRUPTED, STDOUT_CLOSED, UserError
 from leakwatch.settings import Setting
 
 _METAVARS = {int: "N", float: "X"}
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in two lines (what is wrong, where the flags are) instead of the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        hint = _did_you_mean(self, message)
+        print(f"{self.prog}: {message}{hint}\n{self.prog}: `{self.prog} --help` lists the flags", file=sys.stderr)
+        sys.exit(2)
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    """'; did you mean --replicates?' for an unrecognized flag or command close to a known one."""
+    if message.startswith("unrecognized arguments: "):
+        known = [flag for action in parser._actions for flag in action.option_strings]
+        given = message.removeprefix("unrecognized arguments: ").split()[0].split("=")[0]
+    elif message.startswith("argument COMMAND: invalid choice: "):
+        known, given = list(COMMANDS), message.split("'")[1]
+    else:
+        return ""
+    close = difflib.get_close_matches(given, known, n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _value_type(setting: Setting):
+    """argparse's type for a setting: its base type, then its check, with a message in words."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = setting.base(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {_TYPE_WORDS[setting.base]}") from None
+        problem = setting.problem(value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"{problem}, not {text}")
+        return value
+
+    parse.__name__ = setting.base.__name__
+    return parse
 
 
 def _shown_default(setting: Setting, default: Any) -> str | None:
@@ -36,7 +83,7 @@ def _add(group: argparse._ArgumentGroup, setting: Setting, default: Any) -> None
     if setting.base is bool:
         group.add_argument(*setting.flags, dest=setting.key, action=argparse.BooleanOptionalAction, **kwargs)
         return
-    kwargs.update(type=setting.base, choices=spec.choices)
+    kwargs.update(type=_value_type(setting), choices=spec.choices)
     if spec.choices is None:
         kwargs["metavar"] = spec.metavar or _METAVARS.get(setting.base) or setting.name.upper()
     if spec.positional:
@@ -52,7 +99,7 @@ def _add(group: argparse._ArgumentGroup, setting: Setting, default: Any) -> None
 
 
 def _add_command(subparsers, command: Command) -> None:
-    parser = subparsers.add_parser(command.name, help=command.help, description=command.help)
+    parser = subparsers.add_parser(command.name, help=command.help, description=command.help)  # a _Parser
     parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                         help="TOML file of settings (any setting, under its section's table); flags given win")
     defaults = dict(command.defaults)
@@ -66,7 +113,7 @@ def _add_command(subparsers, command: Command) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full `leakwatch` argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="leakwatch",
         description="Measure how much LLM-generated text is in Common Crawl, crawl by crawl.",
     )
@@ -79,24 +126,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv: list[str] | None = None) -> tuple[Command, Config]:
     """The command a command line names and its config (argparse exits on a flag it cannot use)."""
-    args = vars(build_parser().parse_args(argv))
-    command = COMMANDS[args.pop("command")]
-    config_file = args.pop("config", None)
-    flags = {key: tuple(value) if isinstance(value, list) else value for key, value in args.items()}
+    command, flags, config_file = parse_args(argv)
     return command, build_config(flags, config_file, dict(command.defaults))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `leakwatch` console script."""
+def parse_args(argv: list[str] | None = None) -> tuple[Command, dict[str, Any], str | None]:
+    """The command a command line names, the settings its flags give (by key) and its --config file."""
+    parser = build_parser()
+    namespace, extra = parser.parse_known_args(argv)
+    args = vars(namespace)
+    command = COMMANDS[args.pop("command")]
+    if extra:  # said by the command's own parser, which knows the flags a mistyped one was meant to be
+        parser._subparsers._group_actions[0].choices[command.name].error(f"unrecognized arguments: {' '.join(extra)}")
+    config_file = args.pop("config", None)
+    flags = {key: tuple(value) if isinstance(value, list) else value for key, value in args.items()}
+    return command, flags, config_file
+
+
+def _stdout_closed() -> bool:
+    """True when the reader of stdout has gone (a pipe whose other end is closed)."""
     try:
-        command, config = parse(argv)
+        poller = poll_select.poll()
+        poller.register(sys.stdout.fileno(), poll_select.POLLOUT)
+        return any(event & poll_select.POLLERR for _, event in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no poll, or stdout is no file
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `leakwatch` console script; returns the exit status (README: "Errors")."""
+    from leakwatch import preflight
+
+    name, command = "leakwatch", None
+    try:
+        command, flags, config_file = parse_args(argv)
+        name = f"leakwatch {command.name}"
+        config = build_config(flags, config_file, dict(command.defaults))
+        preflight.check(command, config)
         return int(command.load()(config) or 0)
-    except (ConfigError, JavaMissingError) as exc:
-        print(f"leakwatch: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return exc.status
     except KeyboardInterrupt:
-        print("leakwatch: interrupted", file=sys.stderr)
-        return 130
+        print(f"{name}: interrupted" + (f"; {command.interrupted}" if command and command.interrupted else ""),
+              file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        # The interpreter flushes stdout once more at exit: into /dev/null, so that raises nothing either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return STDOUT_CLOSED
 
 
 if __name__ == "__main__":

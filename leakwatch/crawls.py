@@ -18,10 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakwatch.errors import ConfigError
+from leakwatch import __version__
+from leakwatch.errors import ConfigError, SourceUnreachable
 from leakwatch.schemas.values import CC_CRAWL, is_pre_chatgpt
-from leakwatch.settings import setting
-from leakwatch.sources import FetchOptions, open_input
+from leakwatch.settings import above, at_least, setting
+from leakwatch.sources import FetchOptions, HostUnknown, PermanentError, RetriesExhausted, open_input
 
 if TYPE_CHECKING:
     from leakwatch.config import Config
@@ -36,7 +37,8 @@ class CrawlsOptions:
     refresh: str | None = setting(None, f"fetch a new collinfo.json (a URL or a path; {COLLINFO_URL} when none is "
                                   "given) into the user cache first", nargs="?", const=COLLINFO_URL,
                                   metavar="URL_OR_PATH", default_help="no: the cached or shipped list")
-    last: int | None = setting(None, "show only the N most recent crawls", metavar="N", default_help="every crawl")
+    last: int | None = setting(None, "show only the N most recent crawls", metavar="N", default_help="every crawl",
+                               check=at_least(1))
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class MonthlyOptions:
     since: str | None = setting(None, "first crawl of the series", metavar="CRAWL",
                                 default_help="the earliest crawl the warehouse has begun, else the newest crawl")
     lock_stale_hours: float = setting(24.0, "take over a lock whose run sent no heartbeat for this long",
-                                      metavar="H")
+                                      metavar="H", check=above(0))
 
 
 def cache_path() -> Path:
@@ -73,6 +75,40 @@ def load_crawls() -> list[dict]:
     return json.loads(resources.files("leakwatch.udfs").joinpath("data/crawls.json").read_text("utf-8"))
 
 
+def _list_source() -> str:
+    cached = cache_path()
+    if cached.exists():
+        return f"refreshed {dt.datetime.fromtimestamp(cached.stat().st_mtime, dt.UTC):%Y-%m-%d} into {cached}"
+    return f"shipped with leakwatch {__version__}"
+
+
+def check_crawl(crawl: str, flag: str = "--crawl", crawls: list[dict] | None = None,
+                today: dt.date | None = None) -> None:
+    """Refuse a crawl id that is not in the crawl list (default: load_crawls), saying why: no such week, a
+    future week, a list older than the crawl (then `crawls --refresh` helps), or no Common Crawl crawl at all."""
+    crawls = load_crawls() if crawls is None else crawls
+    if any(c["id"] == crawl for c in crawls):
+        return
+    match = CC_CRAWL.match(crawl)
+    if not match:
+        raise ConfigError(f"{flag} {crawl}: not a Common Crawl crawl id (CC-MAIN-YYYY-WW; `leakwatch crawls` lists "
+                          "them); to name the crawl of your own files, give the files as well")
+    try:
+        start = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ConfigError(f"{flag} {crawl}: no such crawl: {match[1]} has no week {match[2]}") from None
+    today = today or dt.datetime.now(dt.UTC).date()
+    if start > today:
+        raise ConfigError(f"{flag} {crawl}: no such crawl yet: its week begins on {start}, after today ({today})")
+    weekly = [c["id"] for c in crawls if CC_CRAWL.match(c["id"])]
+    newest = max(weekly, key=lambda c: crawl_order_key(c, None), default=None)
+    if newest is None or crawl_order_key(crawl, None) > crawl_order_key(newest, None):
+        raise ConfigError(f"{flag} {crawl}: not in the crawl list, which ends at {newest} ({_list_source()}); "
+                          "if the crawl is out, `leakwatch crawls --refresh` fetches the current list")
+    raise ConfigError(f"{flag} {crawl}: not in the crawl list, and no such Common Crawl crawl (`leakwatch crawls` "
+                      "lists them)")
+
+
 def crawl_order_key(crawl: str, earliest_fetch: dt.datetime | None) -> str:
     """A string that sorts crawls in time (see the module doc)."""
     start = None
@@ -93,8 +129,22 @@ def crawl_order_key(crawl: str, earliest_fetch: dt.datetime | None) -> str:
 
 def refresh(source: str) -> list[dict]:
     """Fetch collinfo.json (URL or path) and store the derived list in the user cache."""
-    with open_input(source, FetchOptions(retries=3)) as stream:
-        crawls = from_collinfo(json.loads(stream.read().decode("utf-8")))
+    unchanged = f"the crawl list in use is unchanged ({_list_source()})"
+    try:
+        with open_input(source, FetchOptions(retries=3)) as stream:
+            collinfo = json.loads(stream.read().decode("utf-8"))
+    except (HostUnknown, RetriesExhausted) as exc:
+        raise SourceUnreachable(f"cannot fetch the crawl list: {exc}; {unchanged}") from exc
+    except PermanentError as exc:
+        raise ConfigError(f"--refresh: {exc}; {unchanged}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--refresh {source}: not a collinfo.json: not JSON text ({exc}); {unchanged}") from exc
+    if not isinstance(collinfo, list) or not all(isinstance(c, dict) for c in collinfo):
+        raise ConfigError(f"--refresh {source}: not a collinfo.json: expected a JSON list of crawls with \"id\", "
+                          f"\"from\" and \"to\"; {unchanged}")
+    crawls = from_collinfo(collinfo)
+    if not crawls:
+        raise ConfigError(f"--refresh {source}: lists no crawl with an \"id\"; {unchanged}")
     path = cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(crawls, indent=0) + "\n", "utf-8")
@@ -109,8 +159,8 @@ def pending_crawls(crawls: list[dict], markers: dict[str, str], since: str | Non
     complete = {c for c, state in markers.items() if state == "complete"}
     if since is not None:
         if since not in ids:
-            raise ConfigError(f"--since {since!r} is not in the crawl list; `leakwatch crawls` lists them "
-                              "(`leakwatch crawls --refresh` fetches a newer list)")
+            check_crawl(since, "--since", crawls)
+            raise ConfigError(f"--since {since}: an early crawl without weekly manifests; give a CC-MAIN-YYYY-WW id")
         start = ids.index(since)
     elif set(markers) & set(ids):
         start = min(ids.index(c) for c in markers if c in ids)

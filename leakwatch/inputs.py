@@ -9,10 +9,11 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leakwatch.errors import InputError
+from leakwatch.crawls import check_crawl
+from leakwatch.errors import InputError, ManifestMissing, SourceUnreachable
 from leakwatch.schemas.values import CRAWL_NAME
-from leakwatch.settings import setting
-from leakwatch.sources import read_lines
+from leakwatch.settings import at_least, between, setting
+from leakwatch.sources import SCHEMES, HostUnknown, NotFound, PermanentError, RetriesExhausted, read_lines, scheme_of
 from leakwatch.udfs.ingest import crawl_from_path
 
 if TYPE_CHECKING:
@@ -39,11 +40,11 @@ class InputOptions:
     base_url: str | None = setting(None, "base of relative manifest entries and of crawl-data/ (e.g. a mirror)",
                                    metavar="URL", default_help="that of --source")
     sample_files: int | None = setting(None, "read a seeded random subset of N input files (monthly: of each crawl)",
-                                       metavar="N", default_help="every file")
+                                       metavar="N", default_help="every file", check=at_least(1))
     seed: int = setting(0, "seed of --sample-files", metavar="S")
     resume: bool = setting(False, "skip input files whose latest ingest_log row is ok")
     max_failed_share: float = setting(0.0, "exit 1 when more than this share of the input files failed (0: any); "
-                                      "monthly stops at that crawl", metavar="SHARE")
+                                      "monthly stops at that crawl", metavar="SHARE", check=between(0, 1))
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,30 @@ def _expand_local(path: str) -> list[str]:
     return [os.path.abspath(path)]
 
 
+def _check_uri(uri: str, what: str) -> None:
+    scheme = scheme_of(uri)
+    if scheme and scheme not in SCHEMES:
+        raise InputError(f"{what} {uri}: leakwatch cannot read {scheme}:// ; give a path, s3:// or https:// URI")
+
+
+def _manifest_lines(manifest: str, what: str, config: Config) -> list[str]:
+    """The entries of a manifest; a missing one is ManifestMissing, a network failure SourceUnreachable."""
+    try:
+        return read_lines(manifest, config.ingest)
+    except NotFound as exc:
+        raise ManifestMissing(f"{what}: {exc}") from exc
+    except (HostUnknown, RetriesExhausted) as exc:
+        raise SourceUnreachable(f"{what}: {exc}; check the network, or read another copy (--source, --base-url)"
+                                ) from exc
+    except PermanentError as exc:
+        raise InputError(f"{what}: {exc}") from exc
+
+
 def resolve_inputs(config: Config) -> list[InputFile]:
-    """Expand paths, globs, manifests and crawl ids into input files (sampled if asked), in order."""
+    """Expand paths, globs, manifests and crawl ids into input files (sampled if asked), in order.
+
+    Raises InputError for inputs that cannot be used (ManifestMissing for a crawl's missing manifest) and
+    SourceUnreachable when a manifest's host cannot be reached."""
     opts = config.inputs
     base = _base(config)
     for crawl in opts.crawl:
@@ -96,21 +119,23 @@ def resolve_inputs(config: Config) -> list[InputFile]:
     if explicit and len(opts.crawl) > 1:
         raise InputError("with explicit inputs, give at most one --crawl (the crawl they belong to)")
     hint = opts.crawl[0] if explicit and opts.crawl else None
+    for uri in explicit:
+        _check_uri(uri, "input" if uri in opts.paths else "--paths")
+    if not explicit:
+        for crawl in opts.crawl:
+            check_crawl(crawl)
     files: list[InputFile] = []
     for path in opts.paths:
         uris = [path] if "://" in path else _expand_local(path)
         files += [InputFile(uri, hint or crawl_from_path(uri)) for uri in uris]
     for manifest in opts.manifest:
-        entries = read_lines(manifest, config.ingest)
+        entries = _manifest_lines(manifest, "--paths", config)
         files += [InputFile(_absolute(e, base), hint or crawl_from_path(e)) for e in entries]
     if not explicit:
         kind = "wet" if opts.format == "wet" else "warc"
         for crawl in opts.crawl:
             manifest = f"{base}crawl-data/{crawl}/{kind}.paths.gz"
-            try:
-                entries = read_lines(manifest, config.ingest)
-            except OSError as exc:
-                raise InputError(f"cannot read the manifest of {crawl} at {manifest}: {exc}") from exc
+            entries = _manifest_lines(manifest, f"the manifest of {crawl}", config)
             files += [InputFile(_absolute(e, base), crawl) for e in entries]
     if not files:
         raise InputError("no inputs: give files, globs or URIs, --manifest FILE, or --crawl ID")

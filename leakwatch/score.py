@@ -77,7 +77,11 @@ def run(config: Config) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot read {source}: {exc.strerror}") from exc
     with stream:
-        for batch in read_batches(stream, source or "<stdin>"):
-            for record in score_records(batch, str(model)):
-                sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            for batch in read_batches(stream, source or "<stdin>"):
+                for record in score_records(batch, str(model)):
+                    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{source or '<stdin>'}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); give "
+                              "JSONL, an object with a \"text\" field per line") from exc
     return 0

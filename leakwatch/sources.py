@@ -19,13 +19,14 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import urllib3.exceptions
 
-from leakwatch.settings import setting
+from leakwatch.settings import above, at_least, setting
 
 USER_AGENT = "leakwatch/0.1 (+https://github.com/leakwatch/leakwatch)"
 
@@ -35,12 +36,13 @@ class FetchOptions:
     """Timeouts and retry policy for remote inputs."""
 
     retries: int = setting(5, "retries per remote file (a read that fails mid-file resumes where it stopped)",
-                           metavar="N")
-    connect_timeout: float = setting(10.0, "seconds to connect", metavar="S")
-    read_timeout: float = setting(60.0, "seconds without a byte before a read is retried", metavar="S")
+                           metavar="N", check=at_least(0))
+    connect_timeout: float = setting(10.0, "seconds to connect", metavar="S", check=above(0))
+    read_timeout: float = setting(60.0, "seconds without a byte before a read is retried", metavar="S",
+                                  check=above(0))
     backoff_base: float = setting(0.5, "seconds of the first backoff between retries (doubled each time, jittered)",
-                                  metavar="S")
-    backoff_max: float = setting(30.0, "longest backoff between retries, seconds", metavar="S")
+                                  metavar="S", check=at_least(0))
+    backoff_max: float = setting(30.0, "longest backoff between retries, seconds", metavar="S", check=at_least(0))
     s3_endpoint_url: str | None = setting(None, "S3-compatible endpoint", metavar="URL",
                                           default_help="AWS, or $AWS_ENDPOINT_URL")
     s3_anonymous: str = setting("auto", "unsigned S3 requests: auto (when no credentials are configured), yes, no",
@@ -49,6 +51,14 @@ class FetchOptions:
 
 class PermanentError(OSError):
     """The input cannot be read and retrying will not help (missing, forbidden, malformed URI)."""
+
+
+class NotFound(PermanentError):
+    """No such file, object or URL (HTTP 404/410, S3 NoSuchKey)."""
+
+
+class HostUnknown(PermanentError):
+    """The host name does not resolve: a typo or no network; retrying at once would not help."""
 
 
 class TransientError(OSError):
@@ -160,7 +170,7 @@ class RetryingReader(io.RawIOBase):
 
 def _open_local(path: str) -> Callable[[int], Opened]:
     if not os.path.isfile(path):
-        raise PermanentError(f"no such file: {path}")
+        raise NotFound(f"no such file: {path}")
 
     def opener(offset: int) -> Opened:
         fh = open(path, "rb")  # noqa: SIM115 - owned by the RetryingReader
@@ -184,10 +194,13 @@ def _open_http(url: str, options: FetchOptions) -> Callable[[int], Opened]:
         except urllib.error.HTTPError as exc:
             if exc.code == 429 or exc.code >= 500:
                 raise TransientError(f"HTTP {exc.code} from {url}") from exc
-            raise PermanentError(f"HTTP {exc.code} {exc.reason} for {url}") from exc
+            error = NotFound if exc.code in (404, 410) else PermanentError
+            raise error(f"HTTP {exc.code} {exc.reason} for {url}") from exc
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, ssl.SSLCertVerificationError):
                 raise PermanentError(f"TLS certificate of {url} is not trusted: {exc.reason}") from exc
+            if isinstance(exc.reason, socket.gaierror) and exc.reason.errno == socket.EAI_NONAME:
+                raise HostUnknown(f"cannot reach {url}: unknown host ({exc.reason.strerror})") from exc
             raise TransientError(f"cannot reach {url}: {exc.reason}") from exc
         total = None
         content_range = response.headers.get("Content-Range")
@@ -258,7 +271,9 @@ def _open_s3(uri: str, options: FetchOptions) -> Callable[[int], Opened]:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if status in (429, 500, 502, 503, 504) or error.get("Code") in ("SlowDown", "Throttling"):
                 raise TransientError(f"S3 {error.get('Code')} for {uri}") from exc
-            raise PermanentError(f"S3 {error.get('Code', status)} for {uri}: {error.get('Message', '')}") from exc
+            missing = status == 404 or error.get("Code") in ("NoSuchKey", "NoSuchBucket")
+            raise (NotFound if missing else PermanentError)(
+                f"S3 {error.get('Code', status)} for {uri}: {error.get('Message', '')}") from exc
         total = None
         content_range = response.get("ContentRange")
         if content_range and (m := _CONTENT_RANGE.match(content_range)):
@@ -271,10 +286,18 @@ def _open_s3(uri: str, options: FetchOptions) -> Callable[[int], Opened]:
     return opener
 
 
+SCHEMES = ("file", "s3", "s3a", "http", "https")  # besides plain paths
+
+
+def scheme_of(uri: str) -> str:
+    """The URI's scheme, lower case ("" for a plain path)."""
+    return uri.split("://", 1)[0].lower() if "://" in uri else ""
+
+
 def open_input(uri: str, options: FetchOptions | None = None) -> RetryingReader:
     """Open a local path, file://, s3:// (s3a://) or http(s):// URI for streaming reads."""
     options = options or FetchOptions()
-    scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
+    scheme = scheme_of(uri)
     if scheme in ("", "file"):
         opener = _open_local(uri[len("file://") :] if scheme == "file" else uri)
     elif scheme in ("s3", "s3a"):
@@ -291,5 +314,12 @@ def read_lines(uri: str, options: FetchOptions | None = None) -> list[str]:
     with io.BufferedReader(open_input(uri, options)) as raw:
         head = raw.peek(2)[:2]
         stream: BinaryIO = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
-        text = stream.read().decode("utf-8")
+        try:
+            text = stream.read().decode("utf-8")
+        except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+            if isinstance(exc, (PermanentError, TransientError, RetriesExhausted)):
+                raise
+            raise PermanentError(f"{uri}: not a valid gzip file ({exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise PermanentError(f"{uri}: not a text file of paths (byte {exc.start} is not UTF-8)") from exc
     return [line.strip() for line in text.splitlines() if line.strip()]

@@ -21,8 +21,8 @@ import pytest
 
 from leakwatch.cli import main
 from leakwatch.crawls import pending_crawls
-from leakwatch.errors import ConfigError
-from leakwatch.jobs.lock import LOCK_HELD_STATUS, lock_is_stale
+from leakwatch.errors import LOCK_HELD, ConfigError
+from leakwatch.jobs.lock import lock_is_stale
 from leakwatch.validation.pages import human_pages, write_shard
 from tests.servers import StaticServer
 
@@ -214,7 +214,7 @@ def test_lock_and_unpublished_crawl(spark, mirror, baseline, cache, tmp_path, ca
     now = dt.datetime.now(dt.UTC).isoformat()
     lock = {"run_id": "other-run", "host": socket.gethostname(), "started_at": now, "heartbeat": now}
     (warehouse / "_lock").write_text(json.dumps(dict(lock, pid=os.getpid())))
-    assert main(monthly_args(warehouse, mirror, settings)) == LOCK_HELD_STATUS
+    assert main(monthly_args(warehouse, mirror, settings)) == LOCK_HELD
     err = capsys.readouterr().err
     assert "held by run other-run" in err and "_lock" in err
     assert json.loads((warehouse / "_lock").read_text())["run_id"] == "other-run"
