@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ CONNECTORS = {
                                                                                           "wasbs")},
 }
 BUILT_IN_FILESYSTEMS = ("", "file", "hdfs", "viewfs", "har")  # in pyspark's Hadoop client jars
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 JAVA_HELP = (
     "Install Java 17 or newer, e.g. 'sudo apt-get install openjdk-17-jre-headless' on Debian/Ubuntu "
     "or 'brew install openjdk@17' on macOS, then put it on PATH or set JAVA_HOME."
@@ -101,11 +106,15 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.python.worker.reuse", "true")
+            # Spark's default log4j profile announces itself in 3 lines, and Hadoop's loader in one more.
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
         )
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
     if options.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
+    _interrupt_quietly(None)  # a Ctrl-C while the JVM starts is as quiet as one later
     spark = builder.getOrCreate()
+    _interrupt_quietly(spark)
     spark.sparkContext.setLogLevel(options.log_level)
     if options.log_level.upper() == "WARN":
         # Dedup's plans (iterated joins over checkpoints) make Spark warn "Broadcasting large task
@@ -129,6 +138,46 @@ def sql_conf(spark, key: str, value: str) -> Iterator[None]:
             spark.conf.unset(key)
         else:
             spark.conf.set(key, previous)
+
+
+class _Py4jNoiseAfterInterrupt(logging.Filter):
+    """Drops py4j's log records once Ctrl-C was pressed: it logs the interrupted call with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_INTERRUPTED.is_set() and f"{os.sep}py4j{os.sep}" in record.pathname)
+
+
+_INTERRUPTED = threading.Event()
+_QUIET = logging.StreamHandler()
+_QUIET.addFilter(_Py4jNoiseAfterInterrupt())
+
+
+def _cancel_jobs(spark) -> None:
+    # The driver may be exiting already, and the JVM with it: then there is nothing left to stop.
+    with contextlib.suppress(Exception):
+        spark.sparkContext.cancelAllJobs()
+
+
+def _interrupt_quietly(spark) -> None:
+    """Replace pyspark's Ctrl-C handler: it cancels the jobs through the py4j connection the main thread is
+    blocked on (re-entrant: py4j then logs tracebacks). Ours cancels them (once there is a session) from a
+    thread of its own and raises KeyboardInterrupt in the main thread; a second Ctrl-C ends the process."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread
+
+    def handler(signum, frame):
+        if _INTERRUPTED.is_set():
+            os._exit(130)
+        _INTERRUPTED.set()
+        if spark is not None:
+            threading.Thread(target=_cancel_jobs, args=(spark,), daemon=True).start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    # py4j logs through the root logger: without a handler there, logging would add a stderr one at
+    # the first record (basicConfig). This one prints what that would, minus py4j's noise after Ctrl-C.
+    if _QUIET not in logging.getLogger().handlers:
+        logging.getLogger().addHandler(_QUIET)
 
 
 def _pyspark_home() -> Path | None:

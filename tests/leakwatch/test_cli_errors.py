@@ -297,6 +297,35 @@ def test_run_says_why_each_input_failed(place, tmp_path):
 
 
 @pytest.mark.spark
+@pytest.mark.timeout(300)
+def test_ctrl_c_ends_the_run_quietly_and_leaves_no_process(place, tmp_path):
+    import signal
+    import time
+
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        # A shell gives its foreground job the default SIGINT handling, whatever the test runner's is.
+        proc = real_java_leakwatch(place, "run", "good.warc.gz", "--out", str(tmp_path / "wh"), "--master",
+                                   "local[1]", stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 240
+        while "stage 1/5: extract" not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole foreground group
+        status = proc.wait(timeout=120)
+    text = log.read_text()
+    assert status == 130 and "Traceback" not in text and "ERROR" not in text, text
+    assert text.splitlines()[-1] == ("leakwatch run: interrupted; rerun it to go on; with --resume, the files of a "
+                                     "finished extract are not read again")
+    for _ in range(100):  # the JVM ends once the driver's pipe to it closes
+        left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.2)
+    assert not left, f"processes left running after Ctrl-C: {left}"
+
+
+@pytest.mark.spark
 def test_monthly_offline_fails_and_unpublished_waits(spark, place, tmp_path, capsys, monkeypatch):
     from leakwatch.cli import main
     from tests.servers import StaticServer
