@@ -15,14 +15,16 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from leakwatch.errors import ConfigError
-from leakwatch.settings import setting
+from leakwatch.settings import at_least, setting
 from leakwatch.udfs.text import words
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Only English is scored; other languages get p_llm null and scored false.
 SCORED_LANGUAGE = "en"
@@ -73,7 +75,7 @@ class ClassifyOptions:
                                 default_help="the shipped model, or $LEAKWATCH_MODEL")
     # Rows per Arrow batch into the scoring UDF: pages can be long, and 4,096 of them at a time
     # (Spark's default) can hold hundreds of MB in one Python worker.
-    batch_rows: int = setting(1024, "rows per Arrow batch into the scoring UDF", metavar="N")
+    batch_rows: int = setting(1024, "rows per Arrow batch into the scoring UDF", metavar="N", check=at_least(1))
 
 
 class ModelMissing(FileNotFoundError):
@@ -167,6 +169,8 @@ def score_frame(
     texts: Sequence[str], languages: Sequence[str | None], n_words: Sequence[int], model_path: str
 ) -> pd.DataFrame:
     """Columns p_llm (NaN when not scored) and scored for a batch of documents."""
+    import pandas as pd  # here, not at the top: the command line imports this module for its settings
+
     scored = np.array([is_scorable(lang, int(n)) for lang, n in zip(languages, n_words, strict=True)], dtype=bool)
     p_llm = np.full(len(scored), np.nan)
     if scored.any():

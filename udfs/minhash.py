@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from datasketch import MinHash, MinHashLSH
 
 from leakwatch.errors import ConfigError
 from leakwatch.settings import setting
 from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HASH_NAME = "xxh32"
 SCHEME = "affine32"  # datasketch >= 2.0 default: bijective permutations mod 2^32
@@ -65,6 +67,8 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for a threshold (equal FP/FN weights)."""
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"dedup threshold must be between 0 and 1, not {threshold}")
+    from datasketch import MinHashLSH  # imported when used: with scipy, a second for every CLI start
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
@@ -104,6 +108,8 @@ def fingerprint_differences(found: dict[str, str], wanted: dict[str, str]) -> li
 @lru_cache(maxsize=16)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's permutation parameters (a, b), built once per process and reused for every row."""
+    from datasketch import MinHash
+
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
     # Column vectors: the (num_perm, n_shingles) layout keeps the min-reduction contiguous.
     return a.astype(np.uint32).reshape(-1, 1), b.astype(np.uint32).reshape(-1, 1)
@@ -232,6 +238,8 @@ def _byte_batches(texts: list[str]) -> Iterator[list[str]]:
 
 def signature_frames(frames: Iterator[pd.DataFrame], options: DedupOptions) -> Iterator[pd.DataFrame]:
     """mapInPandas body: (doc_id, text) -> (doc_id, n_shingles, signature, band_hashes); None when short."""
+    import pandas as pd
+
     bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     for frame in frames:
         n_shingles, sigs, band_lists = [], [], []
