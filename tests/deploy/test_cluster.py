@@ -22,7 +22,6 @@ from leakwatch.cli import main
 from leakwatch.validation.pages import human_pages, write_shard
 
 REPO = Path(__file__).resolve().parents[2]
-ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"
 SHARDS = {"CC-MAIN-2021-04": dt.datetime(2021, 1, 15, tzinfo=dt.UTC),
           "CC-MAIN-2024-10": dt.datetime(2024, 2, 20, tzinfo=dt.UTC)}
 # Columns that name the run, not its results: its id, when it ran, the git commit checked out then.
@@ -92,9 +91,8 @@ def table(warehouse: Path, name: str, keys: list[str]) -> pd.DataFrame:
     return frame.sort_values(keys).reset_index(drop=True)
 
 
-def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, tmp_path):
-    if not ENV_ARCHIVE.exists():
-        pytest.skip(f"{ENV_ARCHIVE} is absent: `make dist` builds it (`make test` does)")
+@pytest.mark.packaging
+def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, env_archive, tmp_path):
     import pyspark
 
     spark_home = Path(pyspark.__file__).parent

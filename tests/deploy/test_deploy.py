@@ -24,8 +24,6 @@ from leakwatch.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-AIRFLOW_PYTHON = REPO / ".venv-airflow" / "bin" / "python"
-ENV_ARCHIVE = REPO / "dist" / "leakwatch-env.tar.gz"
 DRIVER_IN_IMAGE = "/opt/leakwatch/driver.py"
 
 
@@ -162,9 +160,9 @@ def test_emr_serverless_job_run_and_ec2_steps():
     leakwatch_accepts(after_driver(step["Args"]))
 
 
-def test_airflow_dag_imports_in_airflow(tmp_path):
-    if not AIRFLOW_PYTHON.exists():
-        pytest.skip("Airflow's venv is absent: `make .venv-airflow/.installed` builds it (`make test` does)")
+@pytest.mark.packaging
+@pytest.mark.timeout(1800)
+def test_airflow_dag_imports_in_airflow(airflow_python, tmp_path):
     probe = (
         "import json, sys\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
@@ -177,7 +175,7 @@ def test_airflow_dag_imports_in_airflow(tmp_path):
         "  'max_active_runs': dag.max_active_runs if dag else None}, default=str))\n"
     )
     env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"), AIRFLOW__CORE__LOAD_EXAMPLES="false")
-    result = subprocess.run([str(AIRFLOW_PYTHON), "-c", probe, str(DEPLOY / "airflow")], capture_output=True,
+    result = subprocess.run([str(airflow_python), "-c", probe, str(DEPLOY / "airflow")], capture_output=True,
                             text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
@@ -228,10 +226,10 @@ def test_spark_submit_script_defaults_scaling_and_pass_through():
     assert bad.returncode == 2 and "--input-files" in bad.stderr
 
 
-def test_dist_archive_holds_project_models_and_no_pyspark():
-    if not ENV_ARCHIVE.exists():
-        pytest.skip(f"{ENV_ARCHIVE} is absent: `make dist` builds it (`make test` does)")
-    with tarfile.open(ENV_ARCHIVE) as tar:
+@pytest.mark.packaging
+@pytest.mark.timeout(1800)
+def test_dist_archive_holds_project_models_and_no_pyspark(env_archive):
+    with tarfile.open(env_archive) as tar:
         names = set(tar.getnames())
     site = "lib/python3.11/site-packages"
     for needed in ("bin/python", f"{site}/leakwatch/cli.py", f"{site}/leakwatch/udfs/data/crawls.json",
