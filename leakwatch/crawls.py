@@ -134,7 +134,8 @@ def refresh(source: str) -> list[dict]:
         with open_input(source, FetchOptions(retries=3)) as stream:
             collinfo = json.loads(stream.read().decode("utf-8"))
     except (HostUnknown, RetriesExhausted) as exc:
-        raise SourceUnreachable(f"cannot fetch the crawl list: {exc}; {unchanged}") from exc
+        raise SourceUnreachable(f"cannot fetch the crawl list: {exc}; check the network, or give --refresh a saved "
+                                f"collinfo.json; {unchanged}") from exc
     except PermanentError as exc:
         raise ConfigError(f"--refresh: {exc}; {unchanged}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -144,7 +144,8 @@ def resolve_model(path: str | None) -> tuple[Path, str]:
     except ModelMissing as exc:
         raise ConfigError(str(exc)) from exc
     except ValueError as exc:
-        raise ConfigError(f"{model} is not a fasttext model: {exc}") from exc
+        raise ConfigError(f"{model} is not a fasttext model ({exc}): pass --model a .ftz from `leakwatch train`, or "
+                          "leave it out for the shipped model") from exc
     return model, model_id(str(model))
 
 

@@ -162,7 +162,8 @@ MISTAKES = [
     ("stats-before-dedup", ["stats", "--out", "wh_docs_only"], 2, r"has no clusters table: run `leakwatch dedup"),
     ("lock-held", ["monthly", "--warehouse", "locked"], 4, r"locked/_lock is held by run other-run .*Wait for that"),
     # models and calibration
-    ("fake-model", ["run", "good.warc.gz", "--model", "fake.ftz"], 2, r"fake.ftz is not a fasttext model"),
+    ("fake-model", ["run", "good.warc.gz", "--model", "fake.ftz"], 2,
+     r"fake.ftz is not a fasttext model .*: pass --model a .ftz from `leakwatch train`"),
     ("missing-model", ["score", "--model", "nosuch.ftz", "texts.jsonl"], 2, r"model not found at nosuch.ftz"),
     ("missing-calibration", ["run", "good.warc.gz", "--calibration", "nosuch.json"], 2,
      r"--calibration nosuch.json: No such file"),
@@ -176,7 +177,7 @@ MISTAKES = [
     ("refresh-not-json", ["crawls", "--refresh", "notjson.txt"], 2, r"not a collinfo.json: not JSON"),
     ("refresh-object", ["crawls", "--refresh", "object.json"], 2, r"expected a JSON list of crawls"),
     ("refresh-offline", ["crawls", "--refresh", "https://leakwatch.invalid/collinfo.json"], 1,
-     r"cannot fetch the crawl list: .*unknown host.*unchanged \(shipped with leakwatch"),
+     r"cannot fetch the crawl list: .*unknown host.*check the network.*unchanged \(shipped with leakwatch"),
 ]
 
 
