@@ -231,8 +231,9 @@ def check_filesystem(uri: str, spark=None) -> None:
     else:
         found = f"its connector ({artifact}) is not on Spark's classpath"
     if scheme in ("s3", "s3a"):
-        todo = (f"write to s3a:// with Hadoop's S3A connector: under spark-submit, --conf spark.jars.packages="
-                f"{CONNECTORS['s3a'][1].format(hadoop=hadoop)}; or give a local --out")
+        package = CONNECTORS["s3a"][1].format(hadoop=hadoop)
+        todo = (f"write to s3a:// with Hadoop's S3A connector: under spark-submit, --conf spark.jars.packages={package}"
+                f"; in local mode, PYSPARK_SUBMIT_ARGS='--packages {package} pyspark-shell'; or give a local --out")
     elif coordinates:
         todo = f"add it, e.g. --conf spark.jars.packages={coordinates.format(hadoop=hadoop)} under spark-submit"
     else:
