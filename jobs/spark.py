@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakwatch.errors import JavaMissingError, WarehouseError
+from leakwatch.errors import JavaMissingError, SparkStartError, WarehouseError
 from leakwatch.settings import at_least, matching, setting
 
 # Rows per Arrow batch into a pandas UDF: classify and dedup set it for their own UDF (sql_conf).
@@ -83,6 +83,7 @@ def under_spark_submit() -> bool:
 
 def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
     """Return the active SparkSession, or build a local one configured for leakwatch."""
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
     options = options or SparkOptions()
@@ -113,7 +114,14 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
     if options.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
     _interrupt_quietly(None)  # a Ctrl-C while the JVM starts is as quiet as one later
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        if exc.getCondition() != "JAVA_GATEWAY_EXITED":
+            raise
+        raise SparkStartError("Spark's JVM exited as it started (the lines above are its own); check "
+                              "PYSPARK_SUBMIT_ARGS and spark-defaults.conf (a --packages cannot be fetched offline), "
+                              "--driver-memory and JAVA_HOME") from None
     _interrupt_quietly(spark)
     spark.sparkContext.setLogLevel(options.log_level)
     if options.log_level.upper() == "WARN":

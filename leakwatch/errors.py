@@ -51,6 +51,10 @@ class JavaMissingError(UserError, RuntimeError):
     """No usable Java (17+) for Spark."""
 
 
+class SparkStartError(UserError, RuntimeError):
+    """Spark's JVM exited while it started (its own lines, printed above, say why)."""
+
+
 class LockHeld(UserError, RuntimeError):
     """Another run holds the warehouse lock; the message names it."""
 

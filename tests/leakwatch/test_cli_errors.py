@@ -227,6 +227,14 @@ def test_a_warehouse_that_cannot_be_written(place, tmp_path):
         locked.chmod(0o755)
 
 
+def test_a_jvm_that_exits_as_it_starts_is_one_line_after_its_own(place, tmp_path):
+    # The stand-in java passes the version check, then exits when Spark's launcher runs it.
+    ran = leakwatch(place, "extract", "good.warc.gz", "--out", str(tmp_path / "wh"))
+    assert ran.status == 2 and JVM_STARTED in ran.err and "Traceback" not in ran.err, ran.err
+    assert ran.err.splitlines()[-1].startswith("leakwatch extract: Spark's JVM exited as it started (the lines "
+                                               "above are its own); check PYSPARK_SUBMIT_ARGS"), ran.err
+
+
 @pytest.mark.parametrize("args", [["crawls"], ["score", "texts.jsonl"]], ids=["crawls", "score"])
 def test_stdout_closed_early_ends_quietly(place, args):
     read, write = os.pipe()
