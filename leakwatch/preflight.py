@@ -14,11 +14,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakwatch.errors import TableMissing, WarehouseError
+from leakwatch.errors import ConfigError, TableMissing, WarehouseError
 
 if TYPE_CHECKING:
     from leakwatch.commands import Command
     from leakwatch.config import Config
+
+# Folders commands write besides the warehouse, by setting: checked as the warehouse is, minus the probe.
+FOLDERS = ("demo.samples", "validate.validation_dir", "train.model_dir")
 
 
 def check(command: Command, config: Config) -> None:
@@ -33,6 +36,7 @@ def check(command: Command, config: Config) -> None:
         check_java()
     if command.takes("warehouse"):
         check_warehouse(config.warehouse, command)
+    check_folders(command, config)
     if command.name == "monthly":
         check_monthly(config)
     if command.takes("inputs") and command.name != "monthly":
@@ -67,11 +71,34 @@ def check_warehouse(uri: str, command: Command) -> None:
         return
     if path.resolve() == Path(path.resolve().anchor):
         raise WarehouseError(f"--out {uri}: the root directory cannot be a warehouse; give a directory of its own")
-    if path.exists() and not path.is_dir():
-        raise WarehouseError(f"--out {uri}: is a file; a warehouse is a directory")
+    if (problem := _not_a_folder(path)) is not None:
+        raise WarehouseError(f"--out {uri}: {problem}")
     if command.needs:
         _check_tables(uri, path, command)
     _check_writable(uri, path)
+
+
+def _not_a_folder(path: Path) -> str | None:
+    """Why `path` cannot be (or become) a folder: it is a file, or lies under one; None if it can."""
+    if path.exists() and not path.is_dir():
+        return "is a file; give a directory"
+    ancestor = path.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    return None if ancestor.is_dir() else f"{ancestor} is a file, so no directory can be made under it"
+
+
+def check_folders(command: Command, config: Config) -> None:
+    """The folders a command writes besides the warehouse (FOLDERS) can be made: not files, not under one."""
+    from leakwatch.config import table
+
+    for key in FOLDERS:
+        if command.takes(key):
+            section, name = key.split(".")
+            value = getattr(getattr(config, section), name)
+            problem = _not_a_folder(Path(value)) if value and "://" not in value else None
+            if problem is not None:
+                raise ConfigError(f"{table()[key].flags[0]} {value}: {problem}")
 
 
 def _check_tables(uri: str, path: Path, command: Command) -> None:
@@ -88,11 +115,6 @@ def _check_tables(uri: str, path: Path, command: Command) -> None:
 
 def _check_writable(uri: str, path: Path) -> None:
     """Create the warehouse directory if need be and write a file in it, as Spark will."""
-    ancestor = path.absolute()
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise WarehouseError(f"--out {uri}: {ancestor} is a file, so no directory can be made under it")
     probe = path / f".leakwatch-write-check-{os.getpid()}"
     try:
         path.mkdir(parents=True, exist_ok=True)

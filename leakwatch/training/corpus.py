@@ -57,7 +57,7 @@ def read_corpus(data_dir: Path) -> list[Example]:
     """All *.jsonl files of a labelled folder, with sibling groups and the held-out flag."""
     files = sorted(data_dir.glob("*.jsonl"))
     if not files:
-        raise ConfigError(f"no *.jsonl files in {data_dir}: pass --data DIR with labelled JSONL")
+        raise ConfigError(f"no *.jsonl files in {data_dir}: pass --labeled DIR with labelled JSONL")
     examples = []
     for path in files:
         with path.open(encoding="utf-8") as fh:

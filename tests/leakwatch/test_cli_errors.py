@@ -152,6 +152,10 @@ MISTAKES = [
     ("root-out", ["extract", "good.warc.gz", "--out", "/"], 2, r"the root directory cannot be a warehouse"),
     ("out-is-file", ["extract", "good.warc.gz", "--out", "a_file"], 2, r"--out a_file: is a file"),
     ("out-under-file", ["extract", "good.warc.gz", "--out", "a_file/wh"], 2, r"a_file is a file, so no directory"),
+    ("samples-is-file", ["demo", "--samples", "a_file"], 2, r"^leakwatch demo: --samples a_file: is a file; give a "
+                                                            r"directory"),
+    ("validation-dir-is-file", ["validate", "--validation-dir", "a_file"], 2, r"--validation-dir a_file: is a file"),
+    ("model-dir-under-file", ["train", "--model-dir", "a_file/m"], 2, r"--model-dir a_file/m: \S+a_file is a file, so"),
     ("s3a-without-connector", ["extract", "good.warc.gz", "--out", "s3a://bucket/wh"], 2,
      r"s3a://bucket/wh cannot be written: its connector \(hadoop-aws\) is not on Spark's classpath; .*"
      r"spark.jars.packages=org.apache.hadoop:hadoop-aws:"),
