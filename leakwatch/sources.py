@@ -1,8 +1,10 @@
-"""Open local files, s3:// objects and http(s):// URLs as one retrying, streaming byte reader.
+"""Open local files, s3:// objects and http(s):// URLs as one retrying, streaming byte reader, or as a
+seekable one for formats read from their end (parquet).
 
 A network read that fails mid-file (reset, timeout, 5xx, SlowDown) is resumed from the byte it
 stopped at with a Range request, after a backoff with jitter; permanent errors (404, access
-denied) fail at once. Nothing is held in memory beyond the read buffer.
+denied) fail at once. Nothing is held in memory beyond the read buffer (the seekable reader keeps
+a few small blocks).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -29,6 +32,11 @@ import urllib3.exceptions
 from leakwatch.settings import above, at_least, setting
 
 USER_AGENT = "leakwatch/0.1 (+https://github.com/leakwatch/leakwatch)"
+# The seekable reader serves reads smaller than a block from whole aligned blocks it keeps (the last
+# CACHED_BLOCKS): pyarrow reads a footer's length, the footer, then small column chunks, and one
+# request for each would be slow over a network.
+BLOCK = 1 << 16
+CACHED_BLOCKS = 16
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,22 @@ def _transient_types() -> tuple[type[BaseException], ...]:
     )
 
 
+def _wait_to_retry(reader, exc: BaseException, pos: int) -> None:
+    """Sleep before the next attempt of a reader (jittered exponential backoff), or give up."""
+    retries = len(reader.retry_log)
+    if retries >= reader.options.retries:
+        raise RetriesExhausted(
+            f"{reader.name}: gave up after {reader.attempts} attempts; last error: {type(exc).__name__}: {exc}"
+        ) from exc
+    reader.retry_log.append(f"{type(exc).__name__} at byte {pos}")
+    delay = min(reader.options.backoff_max, reader.options.backoff_base * 2**retries)
+    time.sleep(random.uniform(0, delay))
+
+
+# (offset, end inclusive or None for the rest) -> a stream from byte `offset`.
+Opener = Callable[..., "Opened"]
+
+
 class Opened:
     """A freshly opened byte stream positioned at `offset`, plus what the server said of its size."""
 
@@ -98,7 +122,7 @@ class Opened:
 class RetryingReader(io.RawIOBase):
     """A read-only stream over `opener(offset)` that reopens at the current offset on failure."""
 
-    def __init__(self, opener: Callable[[int], Opened], name: str, options: FetchOptions):
+    def __init__(self, opener: Opener, name: str, options: FetchOptions):
         self.name = name
         self.options = options
         self.pos = 0
@@ -111,15 +135,7 @@ class RetryingReader(io.RawIOBase):
         self._open()
 
     def _backoff(self, exc: BaseException) -> None:
-        retries = len(self.retry_log)
-        if retries >= self.options.retries:
-            raise RetriesExhausted(
-                f"{self.name}: gave up after {self.attempts} attempts; last error: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        self.retry_log.append(f"{type(exc).__name__} at byte {self.pos}")
-        delay = min(self.options.backoff_max, self.options.backoff_base * 2**retries)
-        time.sleep(random.uniform(0, delay))
+        _wait_to_retry(self, exc, self.pos)
 
     def _open(self) -> None:
         while True:
@@ -157,23 +173,117 @@ class RetryingReader(io.RawIOBase):
             return n
 
     def _close_stream(self) -> None:
-        try:
-            if self._stream is not None:
-                self._stream.close()
-        except Exception:  # noqa: BLE001 - closing a broken connection may raise anything
-            pass
+        _close_quietly(self._stream)
 
     def close(self) -> None:
         self._close_stream()
         super().close()
 
 
-def _open_local(path: str) -> Callable[[int], Opened]:
+class RangedReader(io.RawIOBase):
+    """A seekable, read-only file over `opener(offset, end)`: every read is one bounded Range request, resumed
+    from the byte it reached on failure. Counts its requests, attempts and the bytes it fetched."""
+
+    def __init__(self, opener: Opener, name: str, options: FetchOptions):
+        self.name = name
+        self.options = options
+        self.attempts = 0
+        self.requests = 0
+        self.bytes_read = 0
+        self.retry_log: list[str] = []
+        self._opener = opener
+        self._transient = _transient_types()
+        self._pos = 0
+        self._blocks: OrderedDict[int, bytes] = OrderedDict()
+        # The size comes with the first block, which pyarrow reads anyway for a small file.
+        self._blocks[0], self.size = self._request(0, BLOCK - 1)
+
+    def _request(self, start: int, end: int) -> tuple[bytes, int]:
+        """Bytes start..end (inclusive; fewer at the object's end) and the object's size, with retries."""
+        parts: list[bytes] = []
+        got = 0
+        total: int | None = None
+        self.requests += 1
+        while True:
+            self.attempts += 1
+            stream = None
+            try:
+                opened = self._opener(start + got, end)
+                self.attempts += opened.retries_inside
+                stream = opened.stream
+                total = opened.total_size if opened.total_size is not None else total
+                if total is None:
+                    raise PermanentError(f"{self.name}: the server did not give the object's size (no Content-Range)")
+                want = min(end, total - 1) - start + 1
+                while got < want:  # a server may send more than asked: read what was asked, then close
+                    chunk = stream.read(min(want - got, 1 << 20))
+                    if not chunk:
+                        raise TransientError(f"range {start}-{end} ended at byte {start + got}")
+                    parts.append(chunk)
+                    got += len(chunk)
+                break
+            except PermanentError:
+                raise
+            except self._transient as exc:
+                _wait_to_retry(self, exc, start + got)
+            finally:
+                _close_quietly(stream)
+        self.bytes_read += got
+        return b"".join(parts), total
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = min(len(buffer), self.size - self._pos)
+        if n <= 0:
+            return 0
+        data = self._request(self._pos, self._pos + n - 1)[0] if n >= BLOCK else self._from_blocks(self._pos, n)
+        memoryview(buffer)[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _from_blocks(self, pos: int, n: int) -> bytes:
+        """n bytes at pos from whole aligned blocks, the missing ones fetched in one request."""
+        first, last = pos // BLOCK, (pos + n - 1) // BLOCK
+        missing = [b for b in range(first, last + 1) if b not in self._blocks]
+        if missing:
+            data, _ = self._request(missing[0] * BLOCK, min(self.size, (missing[-1] + 1) * BLOCK) - 1)
+            for b in range(missing[0], missing[-1] + 1):
+                self._blocks[b] = data[(b - missing[0]) * BLOCK : (b - missing[0] + 1) * BLOCK]
+        for b in range(first, last + 1):
+            self._blocks.move_to_end(b)
+        while len(self._blocks) > CACHED_BLOCKS:
+            self._blocks.popitem(last=False)
+        joined = b"".join(self._blocks[b] for b in range(first, last + 1))
+        return joined[pos - first * BLOCK : pos - first * BLOCK + n]
+
+
+def _close_quietly(stream) -> None:
+    try:
+        if stream is not None:
+            stream.close()
+    except Exception:  # noqa: BLE001 - closing a broken connection may raise anything
+        pass
+
+
+def _open_local(path: str) -> Opener:
     if not os.path.isfile(path):
         raise NotFound(f"no such file: {path}")
 
-    def opener(offset: int) -> Opened:
-        fh = open(path, "rb")  # noqa: SIM115 - owned by the RetryingReader
+    def opener(offset: int, end: int | None = None) -> Opened:
+        fh = open(path, "rb")  # noqa: SIM115 - owned by the reader
         fh.seek(offset)
         return Opened(fh, os.path.getsize(path))
 
@@ -183,11 +293,11 @@ def _open_local(path: str) -> Callable[[int], Opened]:
 _CONTENT_RANGE = re.compile(r"bytes \d+-\d+/(\d+)")
 
 
-def _open_http(url: str, options: FetchOptions) -> Callable[[int], Opened]:
-    def opener(offset: int) -> Opened:
+def _open_http(url: str, options: FetchOptions) -> Opener:
+    def opener(offset: int, end: int | None = None) -> Opened:
         headers = {"User-Agent": USER_AGENT}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
+        if offset or end is not None:
+            headers["Range"] = f"bytes={offset}-{'' if end is None else end}"
         request = urllib.request.Request(url, headers=headers)
         try:
             response = urllib.request.urlopen(request, timeout=options.read_timeout)
@@ -206,8 +316,14 @@ def _open_http(url: str, options: FetchOptions) -> Callable[[int], Opened]:
         content_range = response.headers.get("Content-Range")
         if content_range and (m := _CONTENT_RANGE.match(content_range)):
             total = int(m.group(1))
-        elif response.headers.get("Content-Length"):
+        elif response.headers.get("Content-Length") and (end is None or response.status == 200):
             total = int(response.headers["Content-Length"]) + (offset if response.status == 206 else 0)
+        if offset and end is not None and response.status != 206:
+            response.close()
+            raise PermanentError(
+                f"{url}: the server ignores Range requests, so a parquet file cannot be read from it without "
+                "downloading it whole: download it and give its local path"
+            )
         if offset and response.status != 206:
             # The server ignored Range: skip what we already have.
             remaining = offset
@@ -248,7 +364,7 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _open_s3(uri: str, options: FetchOptions) -> Callable[[int], Opened]:
+def _open_s3(uri: str, options: FetchOptions) -> Opener:
     from botocore.exceptions import ClientError
 
     bucket, key = split_s3(uri)
@@ -260,10 +376,10 @@ def _open_s3(uri: str, options: FetchOptions) -> Callable[[int], Opened]:
         options.read_timeout,
     )
 
-    def opener(offset: int) -> Opened:
+    def opener(offset: int, end: int | None = None) -> Opened:
         kwargs = {"Bucket": bucket, "Key": key}
-        if offset:
-            kwargs["Range"] = f"bytes={offset}-"
+        if offset or end is not None:
+            kwargs["Range"] = f"bytes={offset}-{'' if end is None else end}"
         try:
             response = client.get_object(**kwargs)
         except ClientError as exc:
@@ -294,19 +410,27 @@ def scheme_of(uri: str) -> str:
     return uri.split("://", 1)[0].lower() if "://" in uri else ""
 
 
+def _opener(uri: str, options: FetchOptions) -> Opener:
+    scheme = scheme_of(uri)
+    if scheme in ("", "file"):
+        return _open_local(uri[len("file://") :] if scheme == "file" else uri)
+    if scheme in ("s3", "s3a"):
+        return _open_s3(uri, options)
+    if scheme in ("http", "https"):
+        return _open_http(uri, options)
+    raise PermanentError(f"unsupported input scheme {scheme!r} in {uri}; use a path, s3:// or https://")
+
+
 def open_input(uri: str, options: FetchOptions | None = None) -> RetryingReader:
     """Open a local path, file://, s3:// (s3a://) or http(s):// URI for streaming reads."""
     options = options or FetchOptions()
-    scheme = scheme_of(uri)
-    if scheme in ("", "file"):
-        opener = _open_local(uri[len("file://") :] if scheme == "file" else uri)
-    elif scheme in ("s3", "s3a"):
-        opener = _open_s3(uri, options)
-    elif scheme in ("http", "https"):
-        opener = _open_http(uri, options)
-    else:
-        raise PermanentError(f"unsupported input scheme {scheme!r} in {uri}; use a path, s3:// or https://")
-    return RetryingReader(opener, uri, options)
+    return RetryingReader(_opener(uri, options), uri, options)
+
+
+def open_ranged(uri: str, options: FetchOptions | None = None) -> RangedReader:
+    """Open a local path, file://, s3:// (s3a://) or http(s):// URI for random-access reads."""
+    options = options or FetchOptions()
+    return RangedReader(_opener(uri, options), uri, options)
 
 
 def read_lines(uri: str, options: FetchOptions | None = None) -> list[str]:

@@ -4,11 +4,23 @@ injected 503/429/SlowDown answers and connections dropped mid-body."""
 from __future__ import annotations
 
 import gzip
+import http.server
 import json
+import os
+import threading
 
 import pytest
 
-from leakwatch.sources import FetchOptions, PermanentError, RetriesExhausted, open_input, read_lines, s3_client
+from leakwatch.sources import (
+    BLOCK,
+    FetchOptions,
+    PermanentError,
+    RetriesExhausted,
+    open_input,
+    open_ranged,
+    read_lines,
+    s3_client,
+)
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 from tests.servers import Faults, FaultyProxy, StaticServer, self_signed_cert
 from tests.warcs import english_page, write_pages
@@ -144,3 +156,59 @@ def test_s3_survives_slowdown_and_dropped_connections(s3):
     assert run.report.status == "ok" and len(docs) == 8
     # botocore retried the two SlowDowns itself (counted from RetryAttempts); we resumed the cut body.
     assert run.report.attempts == 4 and faults.injected == 3
+
+
+@pytest.fixture
+def blob(tmp_path):
+    """A 1 MB file of random bytes (nothing compresses or repeats)."""
+    (tmp_path / "blob").write_bytes(os.urandom(1_000_000))
+    return tmp_path / "blob"
+
+
+def _slices(reader, data: bytes) -> None:
+    """Reads the way pyarrow reads a parquet file (the end, then pieces here and there) equal the bytes."""
+    assert reader.size == len(data) and reader.seek(-8, 2) == len(data) - 8 and reader.read(8) == data[-8:]
+    for offset, size in ((70_000, 10), (70_010, 500), (1000, 3), (150_000, 2 * BLOCK), (len(data) - 5, 100)):
+        reader.seek(offset)
+        assert reader.read(size) == data[offset : offset + size], (offset, size)
+
+
+def test_ranged_reads_over_http_fetch_blocks_and_resume_cut_ranges(blob):
+    data = blob.read_bytes()
+    faults = Faults(errors=[503], cut_bodies=2, cut_at=1000)
+    with StaticServer(str(blob.parent), faults) as server:
+        reader = open_ranged(server.url + "blob", FetchOptions(**FAST))
+        _slices(reader, data)
+        requests = reader.requests
+        reader.seek(70_100)
+        assert reader.read(20) == data[70_100:70_120] and reader.requests == requests  # a kept block
+    assert faults.injected == 3 and reader.attempts == reader.requests + 3
+    # Only the blocks read and the one big read were fetched, not the file.
+    assert reader.bytes_read < len(data) / 2
+
+
+def test_ranged_reads_from_local_files_and_moto_s3(blob, s3):
+    data = blob.read_bytes()
+    _slices(open_ranged(str(blob)), data)
+    client = s3_client(s3["endpoint"], "no", 1, 5, 10)
+    client.put_object(Bucket="crawl", Key="blob", Body=data)
+    with FaultyProxy(s3["port"], Faults(cut_bodies=1, cut_at=500)) as proxy:
+        _slices(open_ranged("s3://crawl/blob", FetchOptions(s3_endpoint_url=proxy.url, s3_anonymous="no", **FAST)),
+                data)
+    with pytest.raises(PermanentError, match="NoSuchKey"):
+        open_ranged("s3://crawl/nope", FetchOptions(s3_endpoint_url=s3["endpoint"], s3_anonymous="no", **FAST))
+
+
+def test_a_server_that_ignores_range_requests_is_refused_with_what_to_do(blob):
+    handler = http.server.SimpleHTTPRequestHandler  # answers 200 with the whole file, whatever the Range
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(blob.parent)))
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        reader = open_ranged(f"http://127.0.0.1:{plain.server_address[1]}/blob", FetchOptions(**FAST))
+        assert reader.read(100) == blob.read_bytes()[:100]  # the first block came with the size
+        reader.seek(3 * BLOCK)
+        with pytest.raises(PermanentError, match="ignores Range requests.*download it and give its local path"):
+            reader.read(10)
+    finally:
+        plain.shutdown()
+        plain.server_close()
