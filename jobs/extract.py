@@ -169,8 +169,9 @@ def run_extract(config: Config, spark=None) -> ExtractResult:
     with ThreadPoolExecutor(max_workers=1) as pool:
         logged = pool.submit(_write_ingest_log, spark, warehouse, rows)
         # What the committed files hold, not what the tasks yielded. A crawl this run wrote but did not
-        # expect (told by a warcinfo record) has all its files read; rows_of_run counts only this run's.
-        written = _crawl_files(spark, docs_path, (r["crawl"] for r in rows if r["kept"])) - before
+        # expect (told by a warcinfo record, or a corpus row's dump or date) has all its files read;
+        # rows_of_run counts only this run's.
+        written = _crawl_files(spark, docs_path, (c for r in rows for c in r["kept_by_crawl"])) - before
         rows_written = rows_of_run(spark, written, config.run_id)
         logged.result()
     return ExtractResult(run_id=config.run_id, resumed_skip=skipped_done, **summarize(rows),

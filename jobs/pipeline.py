@@ -36,6 +36,7 @@ from leakwatch.jobs.report import run_report
 from leakwatch.jobs.results import ClassifyResult, ExtractResult, PipelineResult
 from leakwatch.jobs.stats import run_stats
 from leakwatch.jobs.warehouse import (
+    file_crawls,
     latest_ingest_log,
     path_exists,
     read_documents,
@@ -63,7 +64,8 @@ def crawls_of_run(spark: SparkSession, warehouse: str, run_id: str) -> set[str]:
     log = read_ingest_log(spark, warehouse)
     if log is None:
         return set()
-    return {r.crawl for r in log.where(F.col("run_id") == run_id).select("crawl").distinct().collect()}
+    crawls = log.where(F.col("run_id") == run_id).select(F.explode(file_crawls(log)).alias("crawl")).distinct()
+    return {r.crawl for r in crawls.collect()}
 
 
 def _crawls_in(spark: SparkSession, warehouse: str, table: str, where=None) -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from leakwatch.errors import TableMissing
@@ -103,6 +103,13 @@ def latest_ingest_log(spark: SparkSession, warehouse: str) -> DataFrame | None:
     return log.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1").drop("_rank")
 
 
+def file_crawls(log: DataFrame) -> Column:
+    """The crawls an ingest_log row's file wrote rows to (a corpus file may span several), and its `crawl`."""
+    if "kept_by_crawl" not in log.columns:  # a warehouse of schema v1: every file is one crawl
+        return F.array("crawl")
+    return F.array_union(F.coalesce(F.map_keys("kept_by_crawl"), F.array().cast("array<string>")), F.array("crawl"))
+
+
 def read_documents(spark: SparkSession, warehouse: str, crawls: list[str] | None = None) -> DataFrame:
     """Valid documents (see module doc), optionally of some crawls only."""
     docs_path = table_path(warehouse, "documents")
@@ -112,6 +119,6 @@ def read_documents(spark: SparkSession, warehouse: str, crawls: list[str] | None
     docs = spark.read.parquet(docs_path)
     if crawls:
         docs = docs.where(F.col("crawl").isin(crawls))
-        latest = latest.where(F.col("crawl").isin(crawls))
+        latest = latest.where(F.arrays_overlap(file_crawls(latest), F.array(*map(F.lit, crawls))))
     current = latest.select(F.col("path").alias("warc_path"), "run_id")
     return docs.join(F.broadcast(current), ["warc_path", "run_id"], "left_semi")

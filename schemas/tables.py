@@ -22,8 +22,8 @@ from pyspark.sql.types import (
 from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES
 
 SCHEMA_VERSIONS = {
-    "documents": 1,
-    "ingest_log": 1,
+    "documents": 2,  # 2: origin
+    "ingest_log": 2,  # 2: kept_by_crawl
     "clusters": 1,
     "lsh_index": 1,
     "lsh_signatures": 1,
@@ -58,6 +58,9 @@ DOCUMENTS = StructType(
         StructField("text_hash", LongType(), False),
         StructField("extractor_version", StringType(), False),
         StructField("run_id", StringType(), False),
+        # Where the row came from: warc | arc (an archive's record), or the corpus it was read from (a preset:
+        # c4, fineweb, redpajama, dolma; --corpus-name; else parquet | jsonl). Null in rows written before v2.
+        StructField("origin", StringType(), True),
     ]
 )
 
@@ -79,6 +82,9 @@ INGEST_LOG = StructType(
         StructField("extractor_version", StringType(), False),
         StructField("run_id", StringType(), False),
         StructField("finished_at", TimestampType(), False),
+        # Kept rows per crawl: a corpus file's rows may go to several (`crawl` is then the one most went to).
+        # Null in rows written before v2, whose kept rows are all in `crawl`.
+        StructField("kept_by_crawl", MapType(StringType(), LongType()), True),
     ]
 )
 

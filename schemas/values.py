@@ -51,6 +51,15 @@ SKIP_REASONS = (
     "truncated",        # the record's block ends early (the file is then `partial`)
     "no_url",           # response without a WARC-Target-URI
     "crawl_unknown",    # the file's crawl cannot be told (the file is then `failed`)
+    # Rows of derived corpora (parquet, JSON lines):
+    "missing_field",    # the row has no value for the mapping's text field
+    "bad_field",        # the text, URL or id is of the wrong type (a number, a list, an object)
+    "not_json",         # a line that does not parse as JSON
+    "not_object",       # JSON that is not an object
+    "not_utf8",         # bytes (or an escaped lone surrogate) that are not UTF-8 text
+    "bad_date",         # a date that does not parse (ISO 8601, HTTP date, epoch seconds or ms)
+    "bad_crawl",        # a crawl/dump value that names no crawl
+    "no_crawl",         # no crawl field, none in the path, and no date inside a crawl's capture window
 )
 # An input file's status in ingest_log: read whole, read up to damage, or not read.
 FILE_STATUSES = ("ok", "partial", "failed")

@@ -70,6 +70,8 @@ class FileReport:
     decode_replacements: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
+    kept_by_crawl: Counter = field(default_factory=Counter)  # filled by readers whose rows span crawls
+    extractor_version: str = EXTRACTOR_VERSION
 
     def fail(self, status: str, exc: BaseException) -> None:
         """Record why the file ended early."""
@@ -78,10 +80,11 @@ class FileReport:
         self.error_message = (str(exc) or repr(exc)).strip()[:2000]
 
     def as_row(self, run_id: str) -> dict[str, Any]:
-        """The file's ingest_log row."""
+        """The file's ingest_log row; its crawl is the one most of its kept rows went to, when not known before."""
+        crawl = self.crawl or (self.kept_by_crawl.most_common(1)[0][0] if self.kept_by_crawl else "unknown")
         return {
             "path": self.path,
-            "crawl": self.crawl or "unknown",
+            "crawl": crawl,
             "status": self.status,
             "error_class": self.error_class,
             "error_message": self.error_message,
@@ -93,9 +96,10 @@ class FileReport:
             "decode_replacements": self.decode_replacements,
             "bytes_read": self.bytes_read,
             "seconds": round(self.seconds, 3),
-            "extractor_version": EXTRACTOR_VERSION,
+            "extractor_version": self.extractor_version,
             "run_id": run_id,
             "finished_at": dt.datetime.now(dt.UTC),
+            "kept_by_crawl": dict(self.kept_by_crawl) or ({crawl: self.kept} if self.kept else {}),
         }
 
 
@@ -388,6 +392,7 @@ class FileIngest:
             "text_hash": text_hash(text),
             "extractor_version": EXTRACTOR_VERSION,
             "run_id": self.run_id,
+            "origin": self.format,
         }
 
 
