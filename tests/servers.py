@@ -3,12 +3,14 @@ proxy. Faults are injected per request: answer an HTTP error, or cut the body sh
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import http.server
 import os
 import re
 import ssl
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -210,3 +212,31 @@ class FaultyProxy:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def moto_s3(monkeypatch, tmp_path, bucket: str) -> Iterator[dict]:
+    """moto's S3 server on 127.0.0.1 with an empty bucket, hermetic credentials; yields port, endpoint, client."""
+    from moto.server import ThreadedMotoServer
+
+    from leakwatch.sources import s3_client
+
+    # None of the machine's credentials, and no instance-metadata lookups off loopback.
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in (("AWS_EC2_METADATA_DISABLED", "true"), ("AWS_CONFIG_FILE", str(tmp_path / "no-config")),
+                        ("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials")),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                        ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3_client.cache_clear()
+    try:
+        client = s3_client(f"http://{host}:{port}", "no", 1, 5, 10)
+        client.create_bucket(Bucket=bucket)
+        yield {"port": port, "endpoint": f"http://{host}:{port}", "client": client}
+    finally:
+        s3_client.cache_clear()
+        server.stop()
