@@ -1,27 +1,33 @@
-"""`leakwatch extract`: input WARC/WET/ARC files -> `documents` + `ingest_log`, one file per task."""
+"""`leakwatch extract`: input WARC/WET/ARC files, or a derived corpus's parquet/JSONL files ->
+`documents` + `ingest_log`, one file per task."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pyarrow as pa
 from pyspark.accumulators import AccumulatorParam
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from leakwatch.config import Config
+from leakwatch.crawls import load_crawls
 from leakwatch.inputs import InputFile, resolve_inputs
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.results import ExtractResult
 from leakwatch.jobs.spark import get_spark, sql_conf
 from leakwatch.jobs.warehouse import check_schema_versions, latest_ingest_log, path_exists, table_path
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG
+from leakwatch.udfs.corpora import CORPUS_FORMATS, CorpusOptions, CrawlCalendar, corpus_format_of
+from leakwatch.udfs.corpus_ingest import CorpusIngest
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
 
 # Above 0, a task keeps parquet writers open per crawl instead of sorting its rows by crawl first:
 # that sort held every row of a file in memory (spilling for big files) and wrote nothing until the
-# whole file was read. A file belongs to one crawl, so one writer per task is all it needs.
+# whole file was read. An archive belongs to one crawl, so one writer per task is all it needs; a
+# corpus file whose rows span crawls falls back to Spark's sort for the rows past the first crawl's.
 CONCURRENT_WRITERS = ("spark.sql.maxConcurrentOutputFileWriters", "1")
 
 
@@ -36,10 +42,31 @@ class _RowList(AccumulatorParam):
         return a
 
 
-def _ingest_partition(files, run_id: str, options: IngestOptions, log_rows):
+@dataclass(frozen=True)
+class _Readers:
+    """What a task needs to pick and set up the reader of each of its files."""
+
+    run_id: str
+    options: IngestOptions
+    corpus: CorpusOptions
+    file_format: str  # inputs.format: parquet or jsonl name every file's format; else by suffix
+    forced_crawl: str | None  # --crawl given with the inputs: every corpus row's crawl
+    calendar: CrawlCalendar  # the driver's crawl list, so tasks date rows alike
+
+    def reader(self, item: InputFile) -> FileIngest | CorpusIngest:
+        """The archive or corpus reader of one input file."""
+        fmt = self.file_format if self.file_format in CORPUS_FORMATS else corpus_format_of(item.uri)
+        if fmt is None:
+            return FileIngest(item.uri, item.crawl, self.run_id, self.options)
+        return CorpusIngest(item.uri, self.forced_crawl, self.run_id, self.options, self.corpus.mapping(),
+                            self.corpus.origin(fmt), fmt, self.calendar)
+
+
+def _ingest_partition(files, readers: _Readers, log_rows):
     names = DOCUMENTS.fieldNames()
+    run_id = readers.run_id
     for item in files:
-        ingest = FileIngest(item.uri, item.crawl, run_id, options)
+        ingest = readers.reader(item)
         for doc in ingest.documents():
             yield tuple(doc[name] for name in names)
         row = ingest.report.as_row(run_id)
@@ -126,10 +153,11 @@ def _ingest(spark, config: Config, files: list[InputFile], docs_path: str) -> li
     """Read the files into documents (one file per task, appended); their ingest_log rows."""
     sc = spark.sparkContext
     log_rows = sc.accumulator([], _RowList())
-    run_id, options = config.run_id, config.ingest
-    rdd = sc.parallelize(files, len(files)).mapPartitions(
-        lambda part: _ingest_partition(part, run_id, options, log_rows)
-    )
+    explicit = config.inputs.paths or config.inputs.manifest
+    readers = _Readers(config.run_id, config.ingest, config.corpus, config.inputs.format,
+                       config.inputs.crawl[0] if explicit and config.inputs.crawl else None,
+                       CrawlCalendar(load_crawls()))
+    rdd = sc.parallelize(files, len(files)).mapPartitions(lambda part: _ingest_partition(part, readers, log_rows))
     # Rows are tuples in DOCUMENTS' own field order (_ingest_partition): a per-row type check buys nothing.
     docs = spark.createDataFrame(rdd, DOCUMENTS, verifySchema=False)
     with stage_progress(spark, "extract"), sql_conf(spark, *CONCURRENT_WRITERS):

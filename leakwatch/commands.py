@@ -47,10 +47,10 @@ class Command:
 
 
 COMMANDS = {command.name: command for command in (
-    Command("extract", "WARC/WET/ARC files -> documents + ingest_log tables", "leakwatch.jobs.extract:run",
-            (*WAREHOUSE, "inputs", "ingest"), interrupted=RESUME),
+    Command("extract", "WARC/WET/ARC files or corpus parquet/JSONL -> documents + ingest_log tables",
+            "leakwatch.jobs.extract:run", (*WAREHOUSE, "inputs", "ingest", "corpus"), interrupted=RESUME),
     Command("run", "the whole pipeline: extract, dedup, classify, stats, report", "leakwatch.jobs.run:run",
-            (*WAREHOUSE, "inputs", "ingest", *PIPELINE), interrupted=RESUME),
+            (*WAREHOUSE, "inputs", "ingest", "corpus", *PIPELINE), interrupted=RESUME),
     Command("crawls", "list Common Crawl crawls (id, dates, era)", "leakwatch.crawls:run", ("crawls",)),
     # Spark's 200 shuffle partitions cost more than they bring on ~1,000 pages (dedup runs ~10 jobs a crawl).
     Command("demo", "run the whole pipeline on the bundled sample shards", "leakwatch.jobs.demo:run",

@@ -26,6 +26,7 @@ from leakwatch.score import ScoreOptions
 from leakwatch.settings import Setting, declared, load_toml, setting
 from leakwatch.training.train import TrainOptions
 from leakwatch.udfs.classifier import ClassifyOptions
+from leakwatch.udfs.corpora import CorpusOptions
 from leakwatch.udfs.ingest import IngestOptions
 from leakwatch.udfs.minhash import DedupOptions
 from leakwatch.validation.inject import ValidateOptions
@@ -51,6 +52,7 @@ class Config:
     spark: SparkOptions = field(default_factory=SparkOptions)
     inputs: InputOptions = field(default_factory=InputOptions)
     ingest: IngestOptions = field(default_factory=IngestOptions)
+    corpus: CorpusOptions = field(default_factory=CorpusOptions)
     dedup: DedupOptions = field(default_factory=DedupOptions)
     classify: ClassifyOptions = field(default_factory=ClassifyOptions)
     stats: StatsOptions = field(default_factory=StatsOptions)

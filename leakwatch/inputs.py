@@ -14,27 +14,31 @@ from leakwatch.errors import InputError, ManifestMissing, SourceUnreachable
 from leakwatch.schemas.values import CRAWL_NAME
 from leakwatch.settings import at_least, between, setting
 from leakwatch.sources import SCHEMES, HostUnknown, NotFound, PermanentError, RetriesExhausted, read_lines, scheme_of
+from leakwatch.udfs.corpora import CORPUS_FORMATS, CORPUS_SUFFIXES
 from leakwatch.udfs.ingest import crawl_from_path
 
 if TYPE_CHECKING:
     from leakwatch.config import Config
 
 DEFAULT_BASES = {"https": "https://data.commoncrawl.org/", "s3": "s3://commoncrawl/"}
-INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz")
+INPUT_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz", ".warc.wet.gz", *CORPUS_SUFFIXES)
 
 
 @dataclass(frozen=True)
 class InputOptions:
     """Where the input files come from."""
 
-    paths: tuple[str, ...] = setting((), "WARC/WET/ARC files, globs, directories, s3:// or https:// URIs",
+    paths: tuple[str, ...] = setting((), "WARC/WET/ARC or corpus parquet/JSONL files, globs, directories, s3:// "
+                                     "or https:// URIs",
                                      positional=True, nargs="*", metavar="INPUT")
     crawl: tuple[str, ...] = setting((), "crawl id (CC-MAIN-YYYY-WW), repeatable: its manifest is read, or, with "
                                      "INPUTs, the crawl they belong to", metavar="ID")
     manifest: tuple[str, ...] = setting((), "a manifest such as warc.paths.gz (path, s3:// or https://), repeatable",
                                         flags=("--paths", "--manifest"), metavar="MANIFEST")
-    format: str = setting("auto", "which manifest --crawl reads (wet: wet.paths.gz); records are detected from bytes",
-                          choices=("auto", "warc", "wet", "arc"))
+    format: str = setting("auto", "which manifest --crawl reads (wet: wet.paths.gz), archive records being detected "
+                          "from bytes; parquet or jsonl: every input is a corpus file of that format (auto: by "
+                          "suffix, .parquet, .jsonl[.gz], .json.gz, .ndjson[.gz])",
+                          choices=("auto", "warc", "wet", "arc", *CORPUS_FORMATS))
     source: str = setting("https", "where crawl data is read: https (data.commoncrawl.org) or s3 (s3://commoncrawl/)",
                           choices=tuple(sorted(DEFAULT_BASES)))
     base_url: str | None = setting(None, "base of relative manifest entries and of crawl-data/ (e.g. a mirror)",

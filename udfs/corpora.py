@@ -83,7 +83,7 @@ class CorpusOptions:
                                    default_help="the preset's, else file and row number")
     language_field: str | None = setting(None, "field of a row's language code; without one fastText identifies it",
                                          metavar="PATH", default_help="the preset's")
-    name: str | None = setting(None, "the corpus's name, in documents.origin and the report", flags=("--corpus-name",),
+    name: str | None = setting(None, "the corpus's name, in documents.origin", flags=("--corpus-name",),
                                metavar="NAME", default_help="the preset, else the input format")
 
     def mapping(self) -> FieldMapping:

@@ -110,7 +110,7 @@ def test_train_reads_its_config_file(tmp_path):
     ("[stats]\nreplicates = 2.5\n", r"\[stats\] replicates must be an integer, not 2.5 \(a number\)"),
     ("[inputs]\nresume = 1\n", r"\[inputs\] resume must be true or false, not 1 \(an integer\)"),
     ('[inputs]\ncrawl = "CC-MAIN-2024-10"\n', r"\[inputs\] crawl must be a list of strings"),
-    ('[inputs]\nformat = "zip"\n', r"\[inputs\] format must be one of auto, warc, wet, arc, not 'zip'"),
+    ('[inputs]\nformat = "zip"\n', r"\[inputs\] format must be one of auto, warc, wet, arc, parquet, jsonl, not 'zip'"),
     ("[validate]\nshares = [0.1, \"x\"]\n", r"\[validate\] shares must be a list of numbers"),
     ("stats = 3\n", r"\[stats\] must be a table of settings"),
     ("[nope]\nx = 1\n", r"unknown setting 'nope'; top-level settings are warehouse, run_id, only_crawl"),

@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
+from leakwatch.cli import parse
+from leakwatch.config import build_config
 from leakwatch.crawls import load_crawls
+from leakwatch.errors import ConfigError
 from leakwatch.udfs.corpora import (
     PRESETS,
     CorpusOptions,
@@ -76,3 +79,16 @@ def test_lookup_walks_objects_json_strings_maps_and_dotted_keys():
     assert lookup(row, ("meta", "url")) == "u" and lookup(row, ("meta", "deep", "x")) == 1
     assert lookup(row, ("m", "k")) == "v" and lookup(row, ("a", "b", "c")) == 2
     assert lookup(row, ("n", "x")) is None and lookup(row, ("meta", "nope")) is None
+
+
+
+def test_corpus_settings_come_from_flags_and_toml(tmp_path):
+    toml = tmp_path / "lw.toml"
+    toml.write_text('[corpus]\npreset = "dolma"\nurl_field = "metadata.link"\n[inputs]\nformat = "jsonl"\n')
+    for command in ("extract", "run"):
+        _, config = parse([command, "x.jsonl.gz", "--config", str(toml), "--id-field", "uid", "--corpus-name", "d"])
+        assert config.inputs.format == "jsonl" and config.corpus.mapping().url == ("metadata.link",)
+        assert config.corpus.mapping().id == ("uid",) and config.corpus.origin("jsonl") == "d"
+    toml.write_text('[corpus]\npreset = "pile"\n')
+    with pytest.raises(ConfigError, match=r"\[corpus\] preset must be one of c4, fineweb, redpajama, dolma"):
+        build_config(config_file=str(toml))
