@@ -15,6 +15,7 @@ import pytest
 from leakwatch.cli import main
 from leakwatch.jobs.warehouse import read_documents
 from leakwatch.sources import s3_client
+from leakwatch.validation.pages import human_paragraphs
 from tests.corpora import c4_rows, dolma_rows, text, write_fineweb, write_jsonl
 from tests.servers import StaticServer, moto_s3
 from tests.warcs import english_page, write_pages
@@ -123,3 +124,27 @@ def test_corpus_files_over_http_and_from_moto_s3(spark, tmp_path, monkeypatch, c
     docs = read_table(tmp_path / "s3", "documents")
     assert docs.groupby("origin").size().to_dict() == {"fineweb": 5, "dolma": 3}
     assert set(read_table(tmp_path / "s3", "ingest_log")["status"]) == {"ok"}
+
+
+@pytest.mark.timeout(1500)
+@pytest.mark.spark
+def test_run_on_a_corpus_dedups_classifies_and_reports_it_by_dump(spark, tmp_path):
+    old, new = "CC-MAIN-2023-06", B
+    folder = tmp_path / "fineweb"
+    folder.mkdir()
+    texts = [" ".join(human_paragraphs()[3 * i : 3 * i + 3]) for i in range(14)]  # distinct, not near copies
+    write_fineweb(folder / "000_00000.parquet", n=8, dump=old, text=texts[:8])
+    # The later dump holds two texts of the earlier one again, under other URLs: first seen in the old dump.
+    urls = [f"https://copy{i}.example.net/" for i in range(8)]
+    write_fineweb(folder / "000_00001.parquet", n=8, dump=new, start=8, text=texts[6:], url=urls)
+    warehouse = tmp_path / "wh"
+    assert main(["run", str(folder), "--preset", "fineweb", "--out", str(warehouse), "--replicates", "20"]) == 0
+    docs = read_documents(spark, str(warehouse)).toPandas()
+    clusters = read_table(warehouse, "clusters")
+    assert len(clusters) == len(read_table(warehouse, "scores")) == len(docs) == 16
+    copies = clusters[(clusters.crawl == new) & (clusters.first_seen_crawl_content == old)]
+    assert len(copies) == 2
+    stats = read_table(warehouse, "stats")
+    rows = stats[(stats.time_slice == "crawl") & (stats.view == "captures") & (stats.dimension == "all")]
+    assert rows.set_index("crawl")["n_docs"].to_dict() == {old: 8, new: 8}
+    assert (warehouse / "report" / "index.html").exists()
