@@ -202,7 +202,7 @@ def test_files_that_are_not_of_their_format_fail(tmp_path):
     _, report = read(binary, "c4")
     assert report.status == "failed" and "is not JSON lines" in report.error_message
     _, report = read(tmp_path / "missing.jsonl.gz", "c4")
-    assert report.status == "failed" and report.error_class == "PermanentError"
+    assert report.status == "failed" and report.error_class == "NotFound"
 
 
 # -- remote inputs --------------------------------------------------------------------------------
