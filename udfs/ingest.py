@@ -31,7 +31,7 @@ from leakwatch.udfs.text import hash64, text_hash
 from leakwatch.udfs.urls import url_parts
 from leakwatch.udfs.warcframe import Records
 
-EXTRACTOR_VERSION = "leakwatch-extract/2 resiliparse/{} warcio/{}".format(
+EXTRACTOR_VERSION = "leakwatch-extract/3 resiliparse/{} warcio/{}".format(
     importlib.metadata.version("resiliparse"), importlib.metadata.version("warcio")
 )
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml+xhtml"})
