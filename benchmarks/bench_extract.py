@@ -223,7 +223,7 @@ def peak_rss_mb(path: Path) -> float:
     # so a child would report this (larger) benchmark process's peak.
     code = (
         "import re, sys\n"
-        "from udfs.ingest import FileIngest, IngestOptions\n"
+        "from leakwatch.udfs.ingest import FileIngest, IngestOptions\n"
         "run = FileIngest(sys.argv[1], None, 'bench', IngestOptions())\n"
         "sum(1 for _ in run.documents())\n"
         "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
