@@ -1,5 +1,6 @@
 """Main-content extraction quality and speed on real pages with marked article text: leakwatch's
-extractor (the ingest's path: decode, then main_text) against trafilatura on the same pages, same run.
+extractor (the ingest's path: decode, then main_text) against trafilatura and BeautifulSoup's get_text on
+the same pages, in the same run.
 
     python -m benchmarks.bench_main_content [--pages DIR] [--repeats 3]
 
@@ -8,7 +9,8 @@ article text Readability.js extracts, reviewed by its maintainers). Score per pa
 recall of word 4-gram shingles of the extracted text against the visible text of expected.html,
 averaged over pages (a page with no text scores 0 and 0); F1 of the two averages. Pages are split in
 two halves by a hash of their name ("dev" / "check") so rules developed on one can be checked on the
-other. trafilatura is a baseline only (`pip install trafilatura`), never a dependency.
+other. trafilatura is a baseline only (`pip install trafilatura`), never a dependency; BeautifulSoup
+(a dev dependency) is the whole page's text, the floor a main-content extractor has to beat.
 """
 
 from __future__ import annotations
@@ -92,8 +94,13 @@ def extraction_scores(extract: Callable[[str], str], pages: list[Page]) -> dict:
         precision = sum(r[2] for r in rows) / len(rows)
         recall = sum(r[3] for r in rows) / len(rows)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        scores[part] = {"pages": len(rows), "kept": sum(r[1] for r in rows), "precision": round(precision, 3),
-                        "recall": round(recall, 3), "f1": round(f1, 3)}
+        scores[part] = {
+            "pages": len(rows),
+            "kept": sum(r[1] for r in rows),
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+        }
     scores["per_page"] = {name: [round(p, 3), round(r, 3)] for name, (_, _, p, r) in per_page.items()}
     return scores
 
@@ -118,8 +125,21 @@ def _trafilatura() -> Callable[[str], str] | None:
     return lambda html: trafilatura.extract(html) or ""
 
 
+def _resiliparse_alone(html: str) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    return extract_plain_text(HTMLTree.parse(html), main_content=True, alt_texts=False, list_bullets=False)
+
+
+def _beautifulsoup(html: str) -> str:
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(html, "html.parser").get_text("\n", strip=True)
+
+
 def main(argv: list[str] | None = None) -> dict:
-    """Score and time both extractors; write benchmarks/out/main_content.json."""
+    """Score and time the extractors; write benchmarks/out/main_content.json."""
     from leakwatch.udfs.html import main_text
     from leakwatch.udfs.ingest import EXTRACTOR_VERSION
 
@@ -131,7 +151,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"skipped: {args.pages} is absent (the readability pages live in ../shared/data/web/readability)")
         return {}
     pages = readability_pages(args.pages)
-    extractors = {f"leakwatch ({EXTRACTOR_VERSION})": main_text}
+    # resiliparse's main content alone was leakwatch's extractor up to leakwatch-extract/2.
+    extractors = {f"leakwatch ({EXTRACTOR_VERSION})": main_text, "resiliparse main content alone": _resiliparse_alone}
     baseline = _trafilatura()
     if baseline is None:
         print("trafilatura is not installed (pip install trafilatura): the baseline is left out")
@@ -139,17 +160,25 @@ def main(argv: list[str] | None = None) -> dict:
         import trafilatura
 
         extractors[f"trafilatura {trafilatura.__version__}"] = baseline
+    import bs4
+
+    extractors[f"BeautifulSoup {bs4.__version__} get_text"] = _beautifulsoup
     result: dict = {"pages": len(pages), "extractors": {}}
     with MachineLoad() as load:
         for name, extract in extractors.items():
             scores = extraction_scores(extract, pages)
             result["extractors"][name] = {**scores, **docs_per_second(extract, pages, args.repeats)}
     result["machine"] = load.as_dict()
+    print(f"load average {result['machine']['load_avg_start']} -> {result['machine']['load_avg_end']}")
     for name, row in result["extractors"].items():
-        halves = ", ".join(f"{part} F1 {row[part]['f1']} (P {row[part]['precision']}, R {row[part]['recall']})"
-                           for part in ("dev", "check", "all"))
-        print(f"{name}: {halves}; {row['all']['kept']} of {len(pages)} pages with text; "
-              f"{row['docs_per_s']} docs/s ({row['docs_per_cpu_s']} per CPU-second)")
+        halves = ", ".join(
+            f"{part} F1 {row[part]['f1']} (P {row[part]['precision']}, R {row[part]['recall']})"
+            for part in ("dev", "check", "all")
+        )
+        print(
+            f"{name}: {halves}; {row['all']['kept']} of {len(pages)} pages with text; "
+            f"{row['docs_per_s']} docs/s ({row['docs_per_cpu_s']} per CPU-second)"
+        )
     OUT.mkdir(exist_ok=True)
     (OUT / "main_content.json").write_text(json.dumps(result, indent=2))
     return result
