@@ -252,9 +252,9 @@ def spark_extract(paths: list[Path], cores: int, warehouse: Path, warmup: Path, 
         "    c = tree_cpu_seconds(os.getpid()); t = time.perf_counter()\n"
         "    s = run_extract(config, spark)\n"
         "    t = time.perf_counter() - t; c = tree_cpu_seconds(os.getpid()) - c\n"
-        "    assert s['rows_written'] == s['kept'], s\n"
+        "    assert s.rows_written == s.kept, s\n"
         "    runs.append(round(t, 2)); cpu.append(round(c, 2))\n"
-        "print(json.dumps({'docs': s['rows_written'], 'seconds': min(runs), 'all_seconds': runs,\n"
+        "print(json.dumps({'docs': s.rows_written, 'seconds': min(runs), 'all_seconds': runs,\n"
         "                  'cpu_seconds_all_processes': cpu}))\n"
     )
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
