@@ -25,17 +25,23 @@ from leakwatch.jobs.warehouse import check_schema_versions, overwrite_crawls, re
 from leakwatch.schemas.tables import SCORES, SCORES_UDF_COLUMNS
 from leakwatch.udfs.classifier import resolve_model
 from leakwatch.udfs.markers import lexicons
+from leakwatch.udfs.scoring import card_path
 
 
 def ship_model(spark: SparkSession, model: Path, mid: str) -> str:
-    """Add the model to the job's files under a name unique to its content; return that name."""
+    """Add the model and its card (a v2 model's calibration) to the job's files under names unique to their
+    content; return the model's name (the card lands beside it on every executor)."""
     # Spark refuses one file name from two paths, so the copy's path depends only on the content.
     name = f"leakwatch-model-{mid.split(':')[-1]}.ftz"
     staged = Path(tempfile.gettempdir()) / "leakwatch-models" / name
-    if not staged.exists():
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(model, staged)
-    spark.sparkContext.addFile(str(staged))
+    pairs = [(model, staged)]
+    if card_path(model).is_file():
+        pairs.append((card_path(model), card_path(staged)))
+    for source, target in pairs:
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        spark.sparkContext.addFile(str(target))
     return name
 
 

@@ -1,7 +1,8 @@
 """The synthetic-text classifier, in plain Python: text form, scoring, sibling groups, held-out split.
 
 Training (leakwatch/training/) and scoring (jobs/classify.py, leakwatch/score.py) both go through
-`classifier_text`, so the model sees the same token stream in both. Nothing here imports Spark.
+`classifier_text`, so the model sees the same token stream in both; udfs/scoring.py turns a model's output
+into P(LLM). Nothing here imports Spark.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from leakwatch.errors import ConfigError
 from leakwatch.settings import at_least, setting
+from leakwatch.udfs.scoring import Scorer, not_scored_reason, scorer_from, scoring_json
 from leakwatch.udfs.text import words
 
 if TYPE_CHECKING:
@@ -38,9 +40,13 @@ LLM_LABEL = "llm"
 HUMAN_LABEL = "human"
 
 MODEL_FILE = "leakwatch-llm-v1.ftz"
+# The text form of classifier_text, recorded in model cards (v1 models were trained before bullets and control
+# characters were dropped; those rarely occur in extracted pages, so v1 reads this form too).
+TEXT_FORM = "classifier_text/2"
 # Shipped beside the packages (models/ is a package so wheels carry it); see default_model_path.
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / MODEL_FILE
-CARD_SCHEMA = Path(__file__).resolve().parent / "data" / "model_card.schema.json"
+CARD_SCHEMAS = {1: Path(__file__).resolve().parent / "data" / "model_card_v1.schema.json",
+                2: Path(__file__).resolve().parent / "data" / "model_card.schema.json"}
 
 # Sibling groups and the held-out split: bump GROUPING_VERSION when a rule below changes.
 GROUPING_VERSION = "groups1"
@@ -63,6 +69,11 @@ GENERATOR_ALIASES = {
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 _DIGIT = re.compile(r"\d")
+# A list marker at a line's start: the extractor drops <li> bullets on real pages, so a bullet in the text is
+# the trace of how a text was rendered, not of who wrote it.
+_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022\u00b7\u25aa\u2013]|\d{1,2}[.)])[ \t]+", re.M)
+# Control characters (but tab and newline) and lone surrogates (from JSON escapes of broken UTF-8).
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 # Enough characters for MAX_TOKENS tokens of any ordinary text; avoids tokenizing huge pages.
 _CHARS_PER_TOKEN = 12
 
@@ -83,11 +94,13 @@ class ModelMissing(FileNotFoundError):
 
 
 def classifier_text(text: str) -> str:
-    """The one text form the model is trained and scored on: NFKC, lowercase, punctuation as
-    tokens, digits as 0, first MAX_TOKENS tokens on one line."""
+    """The one text form the model is trained and scored on (TEXT_FORM): line-initial list bullets, control
+    characters and lone surrogates dropped, NFKC, lowercase, punctuation as tokens, digits as 0, first
+    MAX_TOKENS tokens on one line."""
+    text = _BULLET.sub("", _UNPRINTABLE.sub(" ", text[: MAX_TOKENS * _CHARS_PER_TOKEN]))
     # Splitting punctuation off and lowercasing removes spacing/casing conventions that differ
     # between the corpora (pre-tokenized " , " in some human sets) rather than between authors.
-    text = unicodedata.normalize("NFKC", text[: MAX_TOKENS * _CHARS_PER_TOKEN]).lower()
+    text = unicodedata.normalize("NFKC", text).lower()
     # Tokens never span whitespace, so the text is tokenized word by word: a word of letters only
     # (every letter matches _TOKEN's first alternative) is one token without the regex, and every
     # word gives at least one token, so the first MAX_TOKENS words are all that is needed.
@@ -136,48 +149,69 @@ def load_model(path: str):
     return fasttext.load_model(path)
 
 
+@functools.lru_cache(maxsize=4)
+def load_scorer(path: str, block: str | None) -> Scorer:
+    """The Scorer of a model file and its card's scoring block (canonical JSON, or None for a v1 model)."""
+    return scorer_from(load_model(path), json.loads(block) if block else None)
+
+
+def scorer(path: str) -> Scorer:
+    """The Scorer of a model file, with the calibration of the card beside it (none: fasttext's P(llm))."""
+    return load_scorer(path, scoring_json(path))
+
+
 def resolve_model(path: str | None) -> tuple[Path, str]:
-    """(model path, model id) after checking on the driver that the model loads."""
+    """(model path, model id) after checking on the driver that the model and its card's scoring block load."""
     model = Path(path) if path else default_model_path()
     try:
-        load_model(str(model))
+        scorer(str(model))
     except ModelMissing as exc:
         raise ConfigError(str(exc)) from exc
     except ValueError as exc:
         raise ConfigError(f"{model} is not a fasttext model ({exc}): pass --model a .ftz from `leakwatch train`, or "
                           "leave it out for the shipped model") from exc
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"the card beside {model} has a broken scoring block ({exc}): retrain or restore it") from exc
     return model, model_id(str(model))
 
 
 @functools.lru_cache(maxsize=16)
-def model_id(path: str) -> str:
-    """Content id of a model file: 'sha256:' and the first 16 hex digits of its digest."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _file_digest(path: str, size: int, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def model_id(path: str, block: str | None = None) -> str:
+    """Content id of a model: 'sha256:' and 16 hex digits of the digest of its file and, for a v2 model, of its
+    card's scoring block (which changes its scores). `block`: that block as canonical JSON, when the card is
+    not written yet; default: read from the card beside the model."""
+    stat = Path(path).stat()
+    digest = _file_digest(path, stat.st_size, stat.st_mtime)
+    block = block if block is not None else scoring_json(path)
+    if block:
+        digest = hashlib.sha256(f"{digest}\n{block}".encode()).hexdigest()
     return f"sha256:{digest[:16]}"
 
 
 def predict_llm(model, texts: Sequence[str]) -> np.ndarray:
-    """P(llm) of raw texts (no eligibility check), one fasttext batch call."""
-    if not len(texts):
-        return np.zeros(0)
-    labels, probs = model.predict([classifier_text(t) for t in texts], k=-1)
-    llm = LABEL_PREFIX + LLM_LABEL
-    p_llm = [dict(zip(lab, pr, strict=True)).get(llm, 0.0) for lab, pr in zip(labels, probs, strict=True)]
-    return np.array(p_llm, dtype=np.float64).clip(0.0, 1.0)
+    """fasttext's own P(llm) of raw texts (no eligibility check, no calibration), one batch call."""
+    return scorer_from(model, None).raw_p_llm([classifier_text(t) for t in texts])
 
 
 def score_frame(
     texts: Sequence[str], languages: Sequence[str | None], n_words: Sequence[int], model_path: str
 ) -> pd.DataFrame:
-    """Columns p_llm (NaN when not scored) and scored for a batch of documents."""
+    """Columns p_llm (NaN when not scored), scored and not_scored (why not: empty, not_english, too_short;
+    None when scored) for a batch of documents."""
     import pandas as pd  # here, not at the top: the command line imports this module for its settings
 
-    scored = np.array([is_scorable(lang, int(n)) for lang, n in zip(languages, n_words, strict=True)], dtype=bool)
+    reasons = [not_scored_reason(lang, int(n), SCORED_LANGUAGE, MIN_WORDS) for lang, n in
+               zip(languages, n_words, strict=True)]
+    scored = np.array([r is None for r in reasons], dtype=bool)
     p_llm = np.full(len(scored), np.nan)
     if scored.any():
-        chosen = [t for t, keep in zip(texts, scored, strict=True) if keep]
-        p_llm[scored] = predict_llm(load_model(model_path), chosen)
-    return pd.DataFrame({"p_llm": p_llm, "scored": scored})
+        chosen = [classifier_text(t) for t, keep in zip(texts, scored, strict=True) if keep]
+        p_llm[scored] = scorer(model_path).p_llm(chosen)
+    return pd.DataFrame({"p_llm": p_llm, "scored": scored, "not_scored": reasons})
 
 
 def _union_find(n: int):
@@ -244,9 +278,11 @@ def heldout_mask(records: Sequence[Mapping[str, Any]]) -> list[bool]:
     return [is_heldout(group) for group in assign_groups(records)]
 
 
-def load_card_schema() -> dict[str, Any]:
-    """The JSON schema of the model card (udfs/data/model_card.schema.json)."""
-    return json.loads(CARD_SCHEMA.read_text(encoding="utf-8"))
+def load_card_schema(version: int = 2) -> dict[str, Any]:
+    """The JSON schema of a model card version (udfs/data/model_card*.schema.json)."""
+    if version not in CARD_SCHEMAS:
+        raise ValueError(f"unknown model card version {version!r}: known {sorted(CARD_SCHEMAS)}")
+    return json.loads(CARD_SCHEMAS[version].read_text(encoding="utf-8"))
 
 
 _JSON_TYPES = {
