@@ -32,7 +32,8 @@ class InputOptions:
                                      "or https:// URIs",
                                      positional=True, nargs="*", metavar="INPUT")
     crawl: tuple[str, ...] = setting((), "crawl id (CC-MAIN-YYYY-WW), repeatable: its manifest is read, or, with "
-                                     "INPUTs, the crawl they belong to", metavar="ID")
+                                     "INPUTs, the crawl they belong to (train: the crawls --negatives reads)",
+                                     metavar="ID")
     manifest: tuple[str, ...] = setting((), "a manifest such as warc.paths.gz (path, s3:// or https://), repeatable",
                                         flags=("--paths", "--manifest"), metavar="MANIFEST")
     format: str = setting("auto", "which manifest --crawl reads (wet: wet.paths.gz), archive records being detected "

@@ -1,20 +1,27 @@
 """The labelled corpus that training and validate read: every *.jsonl of a folder, with sibling
-groups, the held-out flag, language and word counts per text."""
+groups, the held-out flag, language and word counts per text.
+
+Real web pages (web-cc2019) are held out by halves: the model trains on one half as hard negatives and
+never sees the other (WEB_SALT), which `leakwatch validate` and the card's web FPR use."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from leakwatch.errors import ConfigError
 from leakwatch.udfs.classifier import LLM_LABEL, assign_groups, canonical_generator, is_heldout, word_count
-from leakwatch.udfs.langid import identify_language
+from leakwatch.udfs.langid import identify_languages
 
 # ../shared/data/labeled beside the repository (the checkout this module is in).
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "labeled"
-# Real pre-ChatGPT web text: measured, never trained on (its FPR would otherwise be in-sample).
-EVAL_ONLY_SOURCES = ("web-cc2019",)
+# Real pre-ChatGPT web text (shared data): half trained on, half held out by WEB_SALT.
+WEB_SOURCES = ("web-cc2019", "readability")
+WEB_SALT = "leakwatch-web-heldout-v1"
+LABELS = ("human", LLM_LABEL)
 # Shorter labelled texts (one-line QA answers) teach little and are never scored anyway.
 MIN_TRAIN_WORDS = 20
 SOURCES = {
@@ -53,6 +60,46 @@ def labeled_dir(labeled: str | None) -> Path:
     return folder
 
 
+def web_heldout(group: str) -> bool:
+    """True for the half of the real web pages that no shipped model trains on."""
+    return int.from_bytes(hashlib.sha256(f"{WEB_SALT}:{group}".encode()).digest()[:8], "big") % 2 == 1
+
+
+def content_key(text: str) -> str:
+    """A short hash of a text: group ids of texts without siblings."""
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of a JSONL file; ConfigError naming the line for invalid UTF-8, bad JSON or a
+    line that is not an object."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not valid UTF-8 (byte {exc.start} of the line)") from exc
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise ConfigError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+        yield number, record
+
+
+def _labelled_records(path: Path) -> list[dict]:
+    records = []
+    for number, rec in jsonl_objects(path):
+        if not isinstance(rec.get("text"), str) or rec.get("label") not in LABELS:
+            raise ConfigError(f"{path}:{number}: needs a string 'text' and a 'label' of {' or '.join(LABELS)}")
+        records.append(rec)
+    return records
+
+
 def read_corpus(data_dir: Path) -> list[Example]:
     """All *.jsonl files of a labelled folder, with sibling groups and the held-out flag."""
     files = sorted(data_dir.glob("*.jsonl"))
@@ -60,28 +107,25 @@ def read_corpus(data_dir: Path) -> list[Example]:
         raise ConfigError(f"no *.jsonl files in {data_dir}: pass --labeled DIR with labelled JSONL")
     examples = []
     for path in files:
-        with path.open(encoding="utf-8") as fh:
-            try:
-                records = [json.loads(line) for line in fh if line.strip()]
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}: not JSON lines ({exc})") from exc
-        missing = [i for i, r in enumerate(records) if not {"text", "label"} <= r.keys()]
-        if missing:
-            raise ConfigError(f"{path}: line {missing[0] + 1} lacks 'text' or 'label'")
-        for rec, group in zip(records, assign_groups(records), strict=True):
-            source = path.stem  # the corpus a text came from (web-cc2019's records name their crawl)
-            lang = rec.get("lang") or "und"
+        records = _labelled_records(path)
+        source = path.stem  # the corpus a text came from (web-cc2019's records name their crawl)
+        undetermined = [i for i, r in enumerate(records) if (r.get("lang") or "und") == "und"]
+        found = dict(zip(undetermined, identify_languages([records[i]["text"] for i in undetermined]), strict=True))
+        for i, (rec, group) in enumerate(zip(records, assign_groups(records), strict=True)):
+            llm = rec["label"] == LLM_LABEL
+            if source in WEB_SOURCES:
+                group = f"{source}:{content_key(rec['text'])}"
             examples.append(
                 Example(
                     text=rec["text"],
-                    llm=rec["label"] == LLM_LABEL,
-                    generator=canonical_generator(rec.get("generator") or "") if rec["label"] == LLM_LABEL else "",
+                    llm=llm,
+                    generator=canonical_generator(str(rec.get("generator") or "")) if llm else "",
                     domain=rec.get("domain") or "unknown",
                     source=source,
                     group=group,
-                    heldout=source in EVAL_ONLY_SOURCES or is_heldout(group),
+                    heldout=web_heldout(group) if source in WEB_SOURCES else is_heldout(group),
                     n_words=word_count(rec["text"]),
-                    language=identify_language(rec["text"])[0] if lang == "und" else lang,
+                    language=found[i][0] if i in found else rec["lang"],
                 )
             )
     return examples

@@ -1,18 +1,25 @@
-"""fasttext training: the settings tried, and one training run (retried when fasttext diverges)."""
+"""fasttext training: the settings, weighted training runs (weights as repeated lines), quantization
+that keeps the logit exact, and the logits of a trained model."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakwatch.training.corpus import Example
-from leakwatch.udfs.classifier import HUMAN_LABEL, LABEL_PREFIX, LLM_LABEL, classifier_text
+import numpy as np
+
+from leakwatch.udfs.classifier import HUMAN_LABEL, LABEL_PREFIX, LLM_LABEL
+from leakwatch.udfs.scoring import output_direction
 
 NAN_RETRIES = 5
-THREADS = 2
-# Quantization: keep the most frequent words/n-grams and product-quantize their vectors.
+THREADS = 1
+# Quantization: keep the 100,000 most important words/n-grams and product-quantize the input vectors;
+# the output matrix stays as trained (qout=False, no retraining), so the logit direction is exact.
 QUANTIZE_CUTOFF = 100_000
 
 
@@ -22,8 +29,8 @@ class FasttextSettings:
 
     wordNgrams: int = 2  # noqa: N815 - fasttext's own argument names
     dim: int = 32
-    epoch: int = 15
-    lr: float = 0.5
+    epoch: int = 10
+    lr: float = 0.2
     minCount: int = 2  # noqa: N815
     minn: int = 0
     maxn: int = 0
@@ -31,7 +38,7 @@ class FasttextSettings:
     bucket: int = 2_000_000
 
     def fingerprint(self) -> str:
-        """Short string naming every setting, e.g. 'wng2_dim32_ep15_lr0.5_mc2_ch0-0_softmax'."""
+        """Short string naming every setting, e.g. 'wng2_dim32_ep10_lr0.2_mc2_ch0-0_softmax'."""
         return (
             f"wng{self.wordNgrams}_dim{self.dim}_ep{self.epoch}_lr{self.lr}_mc{self.minCount}"
             f"_ch{self.minn}-{self.maxn}_{self.loss}"
@@ -39,41 +46,76 @@ class FasttextSettings:
 
 
 DEFAULT_SETTINGS = FasttextSettings()
+# `leakwatch train --sweep`: the fasttext settings of the bake-off (BAKEOFF.md has the rest of it).
 SWEEP = (
-    FasttextSettings(wordNgrams=1),
     DEFAULT_SETTINGS,
     FasttextSettings(wordNgrams=3),
-    FasttextSettings(epoch=30),
-    FasttextSettings(dim=100),
-    FasttextSettings(minCount=5),
-    FasttextSettings(loss="ova"),
-    FasttextSettings(minn=3, maxn=5, epoch=10),
-    # Softer models: fasttext floors probabilities at 1e-5, so an over-confident model ties many
-    # texts at p=1 and cannot be read at 1% FPR.
-    FasttextSettings(lr=0.1, epoch=5),
-    FasttextSettings(lr=0.1, epoch=15),
-    FasttextSettings(dim=16, lr=0.05, epoch=10),
+    FasttextSettings(dim=16, epoch=5, lr=0.1),
+    FasttextSettings(epoch=20),
+    FasttextSettings(minn=3, maxn=5, bucket=1_000_000),
 )
 
 
-def train_fasttext(examples: Iterable[Example], settings: FasttextSettings, workdir: Path):
-    """Train a fasttext model on examples (written to a temporary file in workdir)."""
+def repeats(weights: np.ndarray, seed: int) -> np.ndarray:
+    """Row indices, each repeated floor(w) times and once more with probability frac(w), shuffled:
+    fasttext has no sample weights, so a weight is a number of copies in expectation."""
+    rng = np.random.default_rng(seed)
+    w = np.asarray(weights, dtype=np.float64)
+    whole = np.floor(w)
+    counts = whole.astype(int) + (rng.random(len(w)) < (w - whole))
+    rows = np.repeat(np.arange(len(w)), counts)
+    rng.shuffle(rows)
+    return rows
+
+
+# Trains in a fresh interpreter and saves the model: fasttext-numpy2 0.10.4 stops with "Encountered NaN" in a
+# process whose heap holds freed numpy buffers (about every other run after a few NaN-filled arrays; never in a
+# fresh process, measured 24 of 24), so a training never shares the caller's heap.
+_TRAIN = """
+import json, sys
+import fasttext
+args = json.loads(sys.argv[1])
+for attempt in range(args["retries"]):
+    try:
+        model = fasttext.train_supervised(input=args["input"], seed=args["seed"] + attempt, **args["params"])
+        break
+    except RuntimeError as exc:
+        if "NaN" not in str(exc) or attempt == args["retries"] - 1:
+            raise SystemExit(f"fasttext: {exc}")
+model.save_model(args["output"])
+"""
+
+
+def train_fasttext(lines: Sequence[str], llm: Sequence[bool], weights: np.ndarray, settings: FasttextSettings,
+                   workdir: Path, seed: int = 0):
+    """A fasttext model trained on classifier_text lines, each repeated by its weight."""
     import fasttext
 
-    path = workdir / "train.txt"
+    path, output = workdir / "train.txt", workdir / "model.bin"
+    labels = [f"{LABEL_PREFIX}{LLM_LABEL if y else HUMAN_LABEL}" for y in llm]
     with path.open("w", encoding="utf-8") as fh:
-        for e in examples:
-            label = LLM_LABEL if e.llm else HUMAN_LABEL
-            fh.write(f"{LABEL_PREFIX}{label} {classifier_text(e.text)}\n")
-    # fasttext-numpy2 0.10.4 now and then stops with "Encountered NaN" on small corpora, not
-    # reproducibly (the same call with the same seed then succeeds), so a failed run is retried.
-    for seed in range(NAN_RETRIES):
-        try:
-            model = fasttext.train_supervised(
-                input=str(path), thread=THREADS, seed=seed, verbose=0, **dataclasses.asdict(settings)
-            )
-            return model, path
-        except RuntimeError as exc:
-            if "NaN" not in str(exc):
-                raise
-    raise RuntimeError(f"fasttext diverged {NAN_RETRIES} times with {settings.fingerprint()}: lower lr")
+        for i in repeats(weights, seed):
+            fh.write(f"{labels[i]} {lines[i]}\n")
+    params = {**dataclasses.asdict(settings), "thread": THREADS, "verbose": 0}
+    args = {"input": str(path), "output": str(output), "seed": seed, "retries": NAN_RETRIES, "params": params}
+    done = subprocess.run([sys.executable, "-c", _TRAIN, json.dumps(args)], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"fasttext training with {settings.fingerprint()} failed: {done.stderr.strip()[-500:]}")
+    fasttext.FastText.eprint = lambda *a, **k: None  # silences a harmless load warning
+    model = fasttext.load_model(str(output))
+    output.unlink()
+    return model
+
+
+def logits(model, lines: Sequence[str]) -> np.ndarray:
+    """fasttext logit (llm vs human) of each line: sentence vector . output direction."""
+    if not len(lines):
+        return np.zeros(0)
+    direction = output_direction(model)
+    return np.array([model.get_sentence_vector(line) for line in lines], dtype=np.float64) @ direction
+
+
+def quantize(model, path: Path) -> None:
+    """Quantize in place (input matrix only, no retraining) and save to `path`."""
+    model.quantize(input=None, qout=False, cutoff=QUANTIZE_CUTOFF, retrain=False, qnorm=False, thread=THREADS)
+    model.save_model(str(path))

@@ -1,13 +1,10 @@
-"""Evaluation of a classifier's scores against labels: AUROC, thresholds at an FPR, rates, the
-evaluation slices and the calibration table the statistics read."""
+"""Evaluation of a classifier's scores against labels: AUROC, thresholds at an FPR, rates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-
-from leakwatch.training.corpus import EVAL_ONLY_SOURCES, Example
 
 
 def auroc(y: np.ndarray, s: np.ndarray) -> float | None:
@@ -48,52 +45,4 @@ def rates(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, Any]:
         "fp": fp,
         "tpr": round(tp / n_pos, 4) if n_pos else None,
         "fpr": round(fp / n_neg, 4) if n_neg else None,
-    }
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
-
-
-def metrics(y: np.ndarray, s: np.ndarray) -> dict[str, Any]:
-    """AUROC and TPR at 1% and 5% FPR (thresholds set on this slice's own human texts)."""
-    y = np.asarray(y, dtype=bool)
-    s = np.asarray(s)
-    out: dict[str, Any] = {"n_pos": int(y.sum()), "n_neg": int((~y).sum()), "auroc": _round(auroc(y, s))}
-    for name, fpr in (("tpr_at_1pct_fpr", 0.01), ("tpr_at_5pct_fpr", 0.05)):
-        ok = y.any() and (~y).any()
-        out[name] = rates(y, s, threshold_at_fpr(s[~y], fpr))["tpr"] if ok else None
-    return out
-
-
-def slices(examples: list[Example]) -> dict[str, np.ndarray]:
-    """Masks of the evaluation slices: overall, per source, per generator (its LLM texts and the
-    human texts of the sources it appears in), per domain."""
-    src = np.array([e.source for e in examples])
-    gen = np.array([e.generator for e in examples])
-    dom = np.array([e.domain for e in examples])
-    human = ~np.array([e.llm for e in examples], dtype=bool)
-    out = {"overall": src != EVAL_ONLY_SOURCES[0]}
-    for s in sorted(set(src)):
-        out[f"source:{s}"] = src == s
-    for g in sorted(set(gen) - {""}):
-        out[f"generator:{g}"] = (gen == g) | (human & np.isin(src, sorted(set(src[gen == g]))))
-    for d in sorted(set(dom)):
-        out[f"domain:{d}"] = dom == d
-    return out
-
-
-def labels(examples: list[Example]) -> np.ndarray:
-    return np.array([e.llm for e in examples], dtype=bool)
-
-
-def calibration(test: list[Example], scores: np.ndarray, thresholds: list[float]) -> dict[str, Any]:
-    """TPR/FPR with counts for each threshold, overall and per source, generator and domain."""
-    y = labels(test)
-    return {
-        "thresholds": thresholds,
-        "slices": {
-            name: [rates(y[mask], scores[mask], t) for t in thresholds]
-            for name, mask in slices(test).items()
-        },
     }

@@ -1,19 +1,17 @@
-"""`leakwatch train`: labelled JSONL -> quantized fasttext model + model card (.json and .md).
+"""`leakwatch train`: labelled texts -> quantized fasttext model + calibration + model card (.json, .md).
 
-Runs on the driver without Spark: the corpus is ~30,000 texts. The shipped model never sees the
-held-out sibling groups (udfs.classifier.is_heldout) nor web-cc2019; every figure in the card
-comes from those texts, so `leakwatch validate` and the statistics can use them as unseen data.
+Runs on the driver without Spark. Every text is trained on and measured as the pipeline sees it (rendered
+as a page, then extracted). The shipped model never sees the held-out groups (corpora: udfs.classifier.
+is_heldout; LLM web pages: their calibration quarter; real web pages: their held-out half; warehouse
+negatives: a fifth of their domains); every figure of the card comes from texts the scoring model did not
+train on.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,24 +20,27 @@ import numpy as np
 
 from leakwatch.errors import ConfigError
 from leakwatch.settings import setting
-from leakwatch.training.card import build_card, validate_card, write_card_md
-from leakwatch.training.corpus import EVAL_ONLY_SOURCES, MIN_TRAIN_WORDS, Example, labeled_dir, read_corpus
-from leakwatch.training.fasttext import (
-    DEFAULT_SETTINGS,
-    QUANTIZE_CUTOFF,
-    SWEEP,
-    THREADS,
-    FasttextSettings,
-    train_fasttext,
-)
-from leakwatch.training.metrics import calibration, labels, metrics, rates, slices, threshold_at_fpr
-from leakwatch.udfs.classifier import MODEL_FILE, is_scorable, predict_llm
+from leakwatch.training.calibrate import fit_calibration
+from leakwatch.training.card import build_card, calibration_table, validate_card
+from leakwatch.training.card_md import write_card_md
+from leakwatch.training.corpus import MIN_TRAIN_WORDS, Example, labeled_dir, read_corpus
+from leakwatch.training.data import read_llm_pages, read_web_pages, shipped_llm_pages
+from leakwatch.training.evaluate import evaluate_all, sweep
+from leakwatch.training.fasttext import DEFAULT_SETTINGS, FasttextSettings, logits, quantize
+from leakwatch.training.metrics import threshold_at_fpr
+from leakwatch.training.negatives import read_negatives
+from leakwatch.training.protocols import TARGET_FPR, corpus_human, fit, oof_logits, web_human
+from leakwatch.training.texts import Texts, build_texts, source_balanced_weights, trainable
+from leakwatch.udfs.classifier import MODEL_FILE
+from leakwatch.udfs.scoring import Calibration, token_counts
 
 if TYPE_CHECKING:
     from leakwatch.config import Config
 
-TARGET_FPR = 0.01
-OOF_FOLDS = 3
+# Completion (base) models continuing a human text's first ~30 tokens: training on them cost ~0.2 AUROC on
+# instruction-tuned models' web pages in the bake-off (ftc_w2_b25), so they are measured, never trained on.
+BASE_GENERATORS = ("davinci", "gpt2-xl", "gpt3", "gpt-j-6b", "gpt-neo-2.7b", "gpt-neox-20b", "llama", "opt-2.7b")
+_SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -48,157 +49,114 @@ class TrainOptions:
 
     labeled: str | None = setting(None, "folder of labelled *.jsonl (text and label human|llm per line)",
                                   metavar="DIR", default_help="../shared/data/labeled beside the repository")
+    web: str | None = setting(None, "readability test-suite folder: its pre-2022 pages are real human web pages",
+                              metavar="DIR", default_help="../shared/data/web/readability, when present")
+    llm_pages: tuple[str, ...] = setting((shipped_llm_pages(),), "JSONL of LLM web pages (group, split, generator, "
+                                         "text); none: --llm-pages with no file", metavar="FILE", nargs="*",
+                                         default_help="udfs/data/llm_pages_web.jsonl")
+    exclude_generators: tuple[str, ...] = setting(BASE_GENERATORS, "generators measured but never trained on",
+                                                  metavar="NAME")
+    negatives: str | None = setting(None, "warehouse (or documents table) whose pre-ChatGPT pages train as "
+                                    "human text", metavar="WAREHOUSE")
+    negatives_max: int = setting(20000, "with --negatives: pages added at most (a seeded sample)", metavar="N")
+    negatives_seed: int = setting(0, "with --negatives: seed of that sample", metavar="N")
     model_dir: str = setting("models", "folder the model and its card are written to", metavar="DIR")
-    sweep: bool = setting(False, "try the built-in settings grid and keep the best")
-    evaluate: bool = setting(True, "leave-one-out evaluation and the out-of-fold threshold (--no-evaluate: quick runs)")
-
-
-THRESHOLD_GRID = [round(x, 3) for x in [*np.arange(0.05, 0.951, 0.05), 0.97, 0.98, 0.99, 0.995, 0.999]]
+    model_name: str = setting(MODEL_FILE.removesuffix(".ftz"), "file name of the model, without .ftz",
+                              metavar="NAME")
+    sweep: bool = setting(False, "try the built-in fasttext settings and keep the best")
+    evaluate: bool = setting(True, "leave-one-out evaluation (--no-evaluate: quick runs)")
 
 
 def _log(message: str) -> None:
     print(f"[train] {message}", file=sys.stderr, flush=True)
 
 
-def _evaluate(model, test: list[Example]) -> np.ndarray:
-    return predict_llm(model, [e.text for e in test])
-
-
-def _held_out_eval(
-    pool: list[Example], test: list[Example], keep: Callable[[Example], bool], settings: FasttextSettings, workdir: Path
-) -> dict[str, Any]:
-    model, _ = train_fasttext([e for e in pool if keep(e)], settings, workdir)
-    return metrics(labels(test), _evaluate(model, test))
-
-
-def run_sweep(pool: list[Example], test: list[Example], workdir: Path) -> list[dict[str, Any]]:
-    """Each SWEEP setting trained on the training pool and measured on the held-out split."""
-    tried = []
-    for settings in SWEEP:
-        start = time.monotonic()
-        model, _ = train_fasttext(pool, settings, workdir)
-        seconds = time.monotonic() - start
-        result = metrics(labels(test), _evaluate(model, test))
-        tried.append({"settings": dataclasses.asdict(settings), "fingerprint": settings.fingerprint(),
-                      "train_seconds": round(seconds, 1), **result})
-        _log(f"sweep {settings.fingerprint()}: AUROC {result['auroc']} in {seconds:.0f}s")
-    return tried
-
-
-def operating_threshold(pool: list[Example], settings: FasttextSettings, workdir: Path) -> dict[str, Any]:
-    """Threshold at TARGET_FPR on out-of-fold human scores of the training pool (grouped folds),
-    so the held-out texts stay untouched by the choice."""
-    fold = np.array([int(hashlib.sha256(e.group.encode()).hexdigest(), 16) % OOF_FOLDS for e in pool])
-    scorable = np.array([is_scorable(e.language, e.n_words) for e in pool])
-    scores = np.full(len(pool), np.nan)
-    for k in range(OOF_FOLDS):
-        model, _ = train_fasttext([e for e, f in zip(pool, fold, strict=True) if f != k], settings, workdir)
-        idx = np.flatnonzero((fold == k) & scorable)
-        scores[idx] = predict_llm(model, [pool[i].text for i in idx])
-    human = scorable & ~labels(pool)
-    value = threshold_at_fpr(scores[human], TARGET_FPR)
-    return {
-        "value": round(value, 6),
-        "target_fpr": TARGET_FPR,
-        "chosen_by": f"{OOF_FOLDS}-fold grouped out-of-fold scores of the training pool: the lowest "
-        f"threshold flagging at most {TARGET_FPR:.0%} of its {int(human.sum())} scorable human texts",
-    }
-
-
-def evaluate_all(pool: list[Example], test: list[Example], web: list[Example], shipped, threshold: float,
-                 settings: FasttextSettings, workdir: Path) -> tuple[dict[str, Any], np.ndarray]:
-    """Random grouped split (the shipped model), leave-one-generator-out, leave-one-domain-out."""
-    scores = _evaluate(shipped, test)
-    y = labels(test)
-    random_split = {}
-    for name, mask in slices(test).items():
-        random_split[name] = {**metrics(y[mask], scores[mask]),
-                              "rates_at_operating_threshold": rates(y[mask], scores[mask], threshold)}
-    per_generator = {}
-    for g in sorted({e.generator for e in pool} - {""}):
-        mask = slices(test)[f"generator:{g}"]
-        sub = [e for e, m in zip(test, mask, strict=True) if m]
-        per_generator[g] = _held_out_eval(pool, sub, lambda e, g=g: e.generator != g, settings, workdir)
-        _log(f"leave out generator {g}: AUROC {per_generator[g]['auroc']}")
-    per_domain = {}
-    for d in sorted({e.domain for e in test}):
-        sub = [e for e in test if e.domain == d]
-        if not any(e.llm for e in sub) or all(e.llm for e in sub):
-            continue
-        per_domain[d] = _held_out_eval(pool, sub, lambda e, d=d: e.domain != d, settings, workdir)
-        _log(f"leave out domain {d}: AUROC {per_domain[d]['auroc']}")
-    web_scores = _evaluate(shipped, web)
-    web_rates = rates(np.zeros(len(web), dtype=bool), web_scores, threshold)
-    results = {
-        "random_grouped": random_split,
-        "leave_one_generator_out": {"mean_auroc": _mean_auroc(per_generator), "per_generator": per_generator},
-        "leave_one_domain_out": {"mean_auroc": _mean_auroc(per_domain), "per_domain": per_domain},
-        "web_cc2019": {"n_scored": len(web), "fp": web_rates["fp"], "fpr": web_rates["fpr"]},
-    }
-    return results, scores
-
-
-def _mean_auroc(per: dict[str, dict[str, Any]]) -> float:
-    values = [m["auroc"] for m in per.values() if m["auroc"] is not None]
-    return round(float(np.mean(values)), 4) if values else 0.0
-
-
-def train(data_dir: Path, out_dir: Path, sweep: bool = False, settings: FasttextSettings = DEFAULT_SETTINGS,
-          evaluate: bool = True) -> dict[str, Any]:
-    """Train, evaluate and write MODEL_FILE + card (.json, .md) into out_dir; return the card."""
+def load_examples(options: TrainOptions, crawls: tuple[str, ...] = ()) -> tuple[list[Example], dict[str, Any]]:
+    """Every text training reads (`crawls`: the --negatives crawls), and the card's record of where from."""
+    data_dir = labeled_dir(options.labeled)
     examples = read_corpus(data_dir)
-    pool = [e for e in examples if not e.heldout and e.n_words >= MIN_TRAIN_WORDS]
-    test = [e for e in examples if e.heldout and e.source not in EVAL_ONLY_SOURCES
-            and is_scorable(e.language, e.n_words)]
-    web = [e for e in examples if e.source in EVAL_ONLY_SOURCES and is_scorable(e.language, e.n_words)]
-    if not pool or not any(e.llm for e in pool) or all(e.llm for e in pool):
-        raise ConfigError(f"{data_dir}: training needs both human and llm texts of >= {MIN_TRAIN_WORDS} words")
-    _log(f"{len(examples)} texts: {len(pool)} to train on, {len(test)} held out and scorable, {len(web)} web")
+    web_dir = Path(options.web) if options.web else _SHARED / "web" / "readability"
+    if options.web and not web_dir.is_dir():
+        raise ConfigError(f"web page folder not found: {web_dir}: pass --web DIR (the readability test suite)")
+    examples += read_web_pages(web_dir if web_dir.is_dir() else None)
+    pages = options.llm_pages
+    examples += read_llm_pages(pages)
+    added, negatives = read_negatives(options.negatives, crawls, options.negatives_max,
+                                      options.negatives_seed)
+    examples += added
+    inputs = {"labeled": str(data_dir), "web": str(web_dir) if web_dir.is_dir() else None,
+              "llm_pages": [Path(p).name for p in pages], "negatives": negatives}
+    return examples, inputs
+
+
+def operating_threshold(t: Texts, fitted: np.ndarray, p_oof: np.ndarray) -> dict[str, Any]:
+    """The lowest P(LLM) that flags at most TARGET_FPR of the pool's out-of-fold human texts, both of the
+    corpora's and of the real web pages' (the larger of the two)."""
+    chosen = {}
+    for name, human in (("corpus", corpus_human(t)), ("web", web_human(t))):
+        m = fitted & human & t.scorable
+        if m.any():
+            chosen[name] = round(min(threshold_at_fpr(p_oof[m], TARGET_FPR), 1.0), 6)
+    return {
+        "value": max(chosen.values(), default=0.5), "target_fpr": TARGET_FPR, "per_kind": chosen,
+        "chosen_by": "3-fold grouped out-of-fold P(LLM) of the training pool: the larger of the lowest thresholds "
+        f"that flag at most {TARGET_FPR:.0%} of its scorable corpus human texts and of its real web pages",
+    }
+
+
+def calibrate(t: Texts, pool: np.ndarray, settings: FasttextSettings, workdir: Path
+              ) -> tuple[Calibration, dict[str, Any]]:
+    """Length-aware Platt fit on out-of-fold logits of the pool (source-balanced), and the threshold."""
+    z = oof_logits(t, pool, settings, workdir)
+    fitted = pool & t.scorable & ~np.isnan(z)
+    part = t.take(fitted)
+    calibration = fit_calibration(z[fitted], token_counts(part.lines), part.llm, source_balanced_weights(part))
+    p = np.full(len(t), np.nan)
+    p[fitted] = calibration.p_llm(z[fitted], token_counts(part.lines))
+    return calibration, operating_threshold(t, fitted, p)
+
+
+def train(options: TrainOptions, crawls: tuple[str, ...] = (), settings: FasttextSettings = DEFAULT_SETTINGS,
+          ) -> dict[str, Any]:
+    """Train, calibrate, evaluate and write <model_name>.ftz + card (.json, .md); return the card. `crawls`:
+    with --negatives, only those crawls of the warehouse (each pre-ChatGPT)."""
+    examples, inputs = load_examples(options, crawls)
+    t = build_texts(examples)
+    exclude = frozenset(g.lower() for g in options.exclude_generators)
+    pool = trainable(t, exclude)
+    test = t.heldout & t.scorable
+    if not (pool & t.llm).any() or not (pool & ~t.llm).any():
+        raise ConfigError(f"training needs human and LLM texts of >= {MIN_TRAIN_WORDS} words outside the held-out "
+                          "groups, the LLM texts of a generator not in --exclude-generators")
+    _log(f"{len(t)} texts: {int(pool.sum())} to train on, {int(test.sum())} held out and scorable")
+    out_dir = Path(options.model_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="leakwatch-train-") as tmp:
         workdir = Path(tmp)
-        tried = run_sweep(pool, test, workdir) if sweep else []
+        tried = sweep(t, pool, test, workdir) if options.sweep else []
         if tried:
-            # The statistics read the classifier near 1% FPR, so that regime decides; AUROC breaks ties.
-            best = max(tried, key=lambda t: (t["tpr_at_1pct_fpr"] or 0.0, t["auroc"] or 0.0))
+            best = max(tried, key=lambda r: (r["auroc"] or 0.0, r["tpr_at_1pct_fpr"] or 0.0))
             settings = FasttextSettings(**best["settings"])
-            _log(f"best setting: {settings.fingerprint()}")
-        threshold = operating_threshold(pool, settings, workdir) if evaluate else {
-            "value": 0.5, "target_fpr": TARGET_FPR, "chosen_by": "default 0.5 (run without evaluation)"}
-        model, train_file = train_fasttext(pool, settings, workdir)
-        model.quantize(input=str(train_file), qnorm=True, retrain=True, cutoff=QUANTIZE_CUTOFF, thread=THREADS)
-        model_path = out_dir / MODEL_FILE
-        model.save_model(str(model_path))
-        results, scores = evaluate_all(pool, test, web, model, threshold["value"], settings, workdir) \
-            if evaluate else _quick_results(test, web, model, threshold["value"])
-    grid = sorted({*THRESHOLD_GRID, threshold["value"]})
-    card = build_card(examples, model_path, settings, tried, threshold, results,
-                      calibration(test + web, np.concatenate([scores, _evaluate(model, web)]), grid), data_dir)
+        calibration, threshold = calibrate(t, pool, settings, workdir)
+        model = fit(t, pool, settings, workdir, seed=100)
+        model_path = out_dir / f"{options.model_name}.ftz"
+        quantize(model, model_path)
+        p = np.full(len(t), np.nan)
+        idx = np.flatnonzero(test)
+        p[idx] = calibration.p_llm(logits(model, t.lines[idx]), token_counts(t.lines[idx]))
+        results = evaluate_all(t, pool, test, p, threshold["value"], calibration, settings, workdir, exclude,
+                               retrain=options.evaluate)
+    table = calibration_table(t, test, p, threshold["value"])
+    card = build_card(t, examples, model_path, settings, tried, threshold, calibration, results, table, inputs,
+                      exclude)
     validate_card(card)
-    card_path = out_dir / MODEL_FILE.replace(".ftz", ".card.json")
-    card_path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
-    write_card_md(card, out_dir / MODEL_FILE.replace(".ftz", ".card.md"))
+    (out_dir / f"{options.model_name}.card.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    write_card_md(card, out_dir / f"{options.model_name}.card.md")
     return card
-
-
-def _quick_results(test: list[Example], web: list[Example], model, threshold: float) -> tuple[dict, np.ndarray]:
-    scores = _evaluate(model, test)
-    y = labels(test)
-    overall = {**metrics(y, scores), "rates_at_operating_threshold": rates(y, scores, threshold)}
-    web_rates = rates(np.zeros(len(web), dtype=bool), _evaluate(model, web), threshold)
-    results = {
-        "random_grouped": {"overall": overall},
-        "leave_one_generator_out": {"mean_auroc": 0.0, "per_generator": {}},
-        "leave_one_domain_out": {"mean_auroc": 0.0, "per_domain": {}},
-        "web_cc2019": {"n_scored": len(web), "fp": web_rates["fp"], "fpr": web_rates["fpr"]},
-    }
-    return results, scores
 
 
 def run(config: Config) -> int:
     """Train the classifier and write it with its card."""
-    options = config.train
-    card = train(labeled_dir(options.labeled), Path(options.model_dir), sweep=options.sweep,
-                 evaluate=options.evaluate)
+    card = train(config.train, config.inputs.crawl)
     print(json.dumps({"model": card["model"], "targets": card["targets"]}, indent=1))
     return 0

@@ -1,28 +1,22 @@
-"""Training: a tiny model trained and evaluated end to end, its card checked against its schema,
-the metrics on known cases, and the corpus reader."""
+"""Training: a tiny model trained, calibrated and evaluated end to end, its card checked against its schema,
+the held-out rules, bad labelled input named by line, and the metrics on known cases."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from leakwatch.training.corpus import read_corpus
+from leakwatch.errors import ConfigError
+from leakwatch.training.corpus import read_corpus, web_heldout
+from leakwatch.training.data import llm_pages_split, read_llm_pages
 from leakwatch.training.fasttext import FasttextSettings
 from leakwatch.training.metrics import auroc, threshold_at_fpr
-from leakwatch.training.train import train
-from leakwatch.udfs.classifier import (
-    MIN_WORDS,
-    load_card_schema,
-    load_model,
-    model_id,
-    predict_llm,
-    schema_errors,
-    score_frame,
-)
+from leakwatch.training.train import TrainOptions, train
+from leakwatch.udfs.classifier import MIN_WORDS, load_card_schema, model_id, schema_errors, score_frame, scorer
 
 HUMAN_TEXT = (
     "the old house stood near the river and we walked there every morning with our dog "
@@ -36,10 +30,12 @@ LLM_TEXT = (
 )
 
 
-HUMAN_WORDS = HUMAN_TEXT.split()
+BASE_TEXT = "and then the man said that the thing was there but the other one was not so he went back home again"
 
 
-LLM_WORDS = LLM_TEXT.split()
+HUMAN_WORDS, LLM_WORDS, BASE_WORDS = HUMAN_TEXT.split(), LLM_TEXT.split(), BASE_TEXT.split()
+# A small bucket table: fasttext allocates and initializes every bucket on each training.
+SMALL = FasttextSettings(dim=8, epoch=10, bucket=20_000, minCount=1)
 
 
 def fake_text(rng: random.Random, vocabulary: list[str], n: int = 70) -> str:
@@ -48,57 +44,86 @@ def fake_text(rng: random.Random, vocabulary: list[str], n: int = 70) -> str:
 
 
 def write_tiny_corpus(folder: Path, positions: int = 30) -> Path:
-    """An l2r-shaped file (per domain: one block per generator, then the human block) + web texts."""
+    """An l2r-shaped file (per domain: one block per generator, then the human block; GPT-2 a base model)
+    and real-web-shaped texts."""
     rng = random.Random(7)
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for domain in ("news", "reviews"):
-        for label, generator in (("llm", "GPT-4o"), ("llm", "Llama-3-70B"), ("human", "")):
-            words = LLM_WORDS if label == "llm" else HUMAN_WORDS
+        for label, generator in (("llm", "GPT-4o"), ("llm", "Llama-3-70B"), ("llm", "gpt2"), ("human", "")):
+            words = HUMAN_WORDS if label == "human" else BASE_WORDS if generator == "gpt2" else LLM_WORDS
             rows += [{"text": fake_text(rng, words), "label": label, "generator": generator,
                       "domain": domain, "source": "l2r", "lang": "en"} for _ in range(positions)]
     (folder / "l2r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     web = [{"text": fake_text(rng, HUMAN_WORDS), "label": "human", "generator": "", "domain": "web",
-            "source": "CC-MAIN-2019-30", "lang": "und"} for _ in range(10)]
+            "source": "CC-MAIN-2019-30", "lang": "und"} for _ in range(40)]
     (folder / "web-cc2019.jsonl").write_text("".join(json.dumps(r) + "\n" for r in web))
     return folder
 
 
+def write_llm_pages(path: Path, n: int = 60) -> Path:
+    """LLM web pages in the shipped file's shape, each in the split its group hashes to."""
+    rng = random.Random(9)
+    rows = []
+    for i in range(n):
+        group = f"t-{i:03d}"
+        rows.append({"id": group, "group": group, "split": llm_pages_split(group), "genre": ("faq", "shop")[i % 2],
+                     "generator": "claude", "text": fake_text(rng, LLM_WORDS, 90)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> tuple[Path, dict]:
-    """A model trained and evaluated end to end by `train` on the tiny corpus."""
+    """A model trained, calibrated and evaluated end to end by `train` on the tiny corpus."""
     root = tmp_path_factory.mktemp("tiny")
-    # A small bucket table: fasttext allocates and initializes every bucket on each training.
-    small = FasttextSettings(dim=8, epoch=10, bucket=20_000, minCount=1)
-    # In a fresh process: fasttext-numpy2 training diverges ("Encountered NaN", every retry) in a
-    # process whose earlier tests freed large buffers (the 64 MiB gzip bomb, the fuzz run) — it
-    # depends on test order, not on the corpus. `leakwatch train` always runs in its own process.
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        card = pool.apply(train, (write_tiny_corpus(root / "data"), root / "model"), {"settings": small})
+    (root / "no-web").mkdir()
+    options = TrainOptions(labeled=str(write_tiny_corpus(root / "data")), web=str(root / "no-web"),
+                           llm_pages=(str(write_llm_pages(root / "pages.jsonl")),), model_dir=str(root / "model"),
+                           model_name="tiny")
+    card = train(options, settings=SMALL)
     return root / "model" / card["model"]["file"], card
 
 
 def test_only_english_texts_long_enough_are_scored(tiny_model):
     path, _ = tiny_model
     long_text = "word " * MIN_WORDS
-    frame = score_frame([long_text, long_text, "word " * (MIN_WORDS - 1), long_text], ["en", "de", "en", None],
-                        [MIN_WORDS, MIN_WORDS, MIN_WORDS - 1, MIN_WORDS], str(path))
-    assert frame["scored"].tolist() == [True, False, False, False]
-    assert frame["p_llm"].notna().tolist() == [True, False, False, False]
+    frame = score_frame([long_text, long_text, "word " * (MIN_WORDS - 1), long_text, ""],
+                        ["en", "de", "en", None, "en"], [MIN_WORDS, MIN_WORDS, MIN_WORDS - 1, MIN_WORDS, 0], str(path))
+    assert frame["scored"].tolist() == [True, False, False, False, False]
+    assert frame["not_scored"].tolist() == [None, "not_english", "too_short", "not_english", "empty"]
+    assert frame["p_llm"].notna().tolist() == [True, False, False, False, False]
 
 
-def test_tiny_model_separates_and_its_card_validates(tiny_model):
+def test_tiny_model_separates_with_calibrated_scores_and_its_card_validates(tiny_model):
     path, card = tiny_model
     rng = random.Random(1)
-    p = predict_llm(load_model(str(path)), [fake_text(rng, LLM_WORDS), fake_text(rng, HUMAN_WORDS)])
-    assert p[0] > 0.5 > p[1]
+    texts = [fake_text(rng, LLM_WORDS), fake_text(rng, HUMAN_WORDS)]
+    frame = score_frame(texts, ["en", "en"], [71, 71], str(path))
+    assert frame["p_llm"][0] > card["operating_threshold"]["value"] > frame["p_llm"][1]
+    assert frame["p_llm"].min() > 0 and frame["p_llm"].max() < 1
+    assert scorer(str(path)).calibration.as_dict() == card["scoring"]["calibration"]
     assert schema_errors(card, load_card_schema()) == []
     assert card["model"]["model_id"] == model_id(str(path))
-    assert set(card["metrics"]["leave_one_generator_out"]["per_generator"]) == {"gpt-4o", "llama-3-70b"}
-    assert card["metrics"]["web_cc2019"]["n_scored"] == 10
-    assert {"overall", "generator:gpt-4o", "domain:news", "domain:web"} <= set(card["calibration"]["slices"])
-    on_disk = json.loads(path.with_name(path.name.replace(".ftz", ".card.json")).read_text())
-    assert on_disk["model"] == card["model"]
+    on_disk = json.loads(path.with_name("tiny.card.json").read_text())
+    assert on_disk["model"] == card["model"] and path.with_name("tiny.card.md").read_text().startswith("# leakwatch")
+    logo = card["metrics"]["leave_one_generator_out"]["per_generator"]
+    assert set(logo) == {"gpt-4o", "llama-3-70b", "gpt2-xl", "claude"}
+    assert logo["gpt2-xl"]["trained_on"] is False and "gpt2-xl" in card["data"]["excluded_generators"]
+    assert card["data"]["trained_generators"] == ["claude", "gpt-4o", "llama-3-70b"]
+    web = card["metrics"]["web"]["all"]
+    assert web["n_scored"] == 40 and 0 <= web["fp"] <= web["n_scored"]
+    assert {"overall", "generator:gpt-4o", "domain:news", "domain:web", "source:llm-pages"} <= set(
+        card["calibration"]["slices"])
+    assert card["operating_threshold"]["value"] in card["calibration"]["thresholds"]
+    assert set(card["targets"]) >= {"logo_mean_auroc", "web_fpr_at_threshold_max", "ece_max", "max_tie_share_max"}
+
+
+def test_the_card_changes_the_model_id(tiny_model):
+    """The calibration is part of what a model scores, so model_id covers the card's scoring block."""
+    path, card = tiny_model
+    block = json.dumps({**card["scoring"], "threshold": 0.5}, sort_keys=True)
+    assert model_id(str(path), block) != model_id(str(path))
 
 
 def test_schema_check_reports_what_is_wrong(tiny_model):
@@ -107,10 +132,17 @@ def test_schema_check_reports_what_is_wrong(tiny_model):
     del broken["scope"]
     broken["model"]["size_bytes"] = 11_000_000
     broken["calibration"]["slices"]["overall"][0]["tp"] = "3"
+    broken["scoring"]["calibration"]["slope"] = "steep"
     errors = schema_errors(broken, load_card_schema())
     assert "$: missing 'scope'" in errors
     assert any("size_bytes" in e and "maximum" in e for e in errors)
     assert any("overall[0].tp" in e and "expected integer" in e for e in errors)
+    assert any("calibration.slope" in e and "expected number" in e for e in errors)
+
+
+def test_the_shipped_v1_card_still_validates_against_its_own_schema():
+    v1 = Path(__file__).resolve().parents[2] / "models" / "leakwatch-llm-v1.card.json"
+    assert schema_errors(json.loads(v1.read_text()), load_card_schema(1)) == []
 
 
 def test_metrics_on_known_cases():
@@ -121,8 +153,42 @@ def test_metrics_on_known_cases():
     assert sum(h >= t for h in humans) == 5
 
 
-def test_read_corpus_marks_web_as_eval_only(tmp_path):
+def test_read_corpus_holds_out_half_the_web_by_content(tmp_path):
     examples = read_corpus(write_tiny_corpus(tmp_path / "d", positions=3))
     web = [e for e in examples if e.source == "web-cc2019"]
-    assert web and all(e.heldout for e in web)
-    assert {e.generator for e in examples} == {"", "gpt-4o", "llama-3-70b"}
+    assert all(e.heldout == web_heldout(e.group) for e in web)
+    assert 0 < sum(e.heldout for e in web) < len(web)
+    assert {e.generator for e in examples} == {"", "gpt-4o", "llama-3-70b", "gpt2-xl"}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"text": "a", "label": "human"}\n[1]\n', "l2r.jsonl:2: expected a JSON object, got list"),
+    (b'{"text": "caf\xe9", "label": "human"}\n', "l2r.jsonl:1: not valid UTF-8"),
+    (b'{"text": "a", "label": "robot"}\n', "l2r.jsonl:1: needs a string 'text' and a 'label' of human or llm"),
+    (b'{"label": "llm"}\n', "l2r.jsonl:1: needs a string 'text'"),
+    (b'{"text": "a", "label": "human"\n', "l2r.jsonl:1: not JSON"),
+])
+def test_bad_labelled_lines_are_named(tmp_path, content, message):
+    (tmp_path / "l2r.jsonl").write_bytes(content)
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_corpus(tmp_path)
+
+
+def test_llm_pages_keep_their_splits(tmp_path):
+    path = write_llm_pages(tmp_path / "pages.jsonl", n=40)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    examples = read_llm_pages([str(path)])
+    assert len(examples) == sum(r["split"] != "demo" for r in rows)
+    assert sum(e.heldout for e in examples) == sum(r["split"] == "calibration" for r in rows)
+    wrong = next(r for r in rows if r["split"] == "demo")
+    path.write_text(json.dumps({**wrong, "split": "train"}) + "\n")
+    with pytest.raises(ConfigError, match="pages.jsonl:1: split 'train' but group"):
+        read_llm_pages([str(path)])
+
+
+def test_shipped_llm_pages_hold_their_hash_splits():
+    from leakwatch.training.data import shipped_llm_pages
+
+    rows = [json.loads(line) for line in Path(shipped_llm_pages()).read_text(encoding="utf-8").splitlines()]
+    assert all(r["split"] == llm_pages_split(r["group"]) for r in rows)
+    assert np.mean([r["split"] == "demo" for r in rows]) == pytest.approx(0.25, abs=0.05)
