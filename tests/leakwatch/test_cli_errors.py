@@ -173,7 +173,7 @@ MISTAKES = [
      r"--calibration nosuch.json: No such file"),
     ("unknown-slice", ["run", "good.warc.gz", "--calibration", "nosuchslice"], 2, r"slice 'nosuchslice' is not in"),
     ("bad-calibration-file", ["run", "good.warc.gz", "--calibration", "calibration.json"], 2, r"must have exactly"),
-    ("score-binary", ["score", "binary.jsonl"], 2, r"binary.jsonl: not UTF-8 text"),
+    ("score-binary", ["score", "binary.jsonl"], 2, r"binary.jsonl:\d+: not UTF-8 text"),
     ("score-not-json", ["score", "notjson.txt"], 2, r"notjson.txt:1: not JSON"),
     # the crawl list
     ("refresh-missing", ["crawls", "--refresh", "nosuch.json"], 2, r"--refresh: no such file: nosuch.json; the crawl"
