@@ -39,7 +39,7 @@ LABEL_PREFIX = "__label__"
 LLM_LABEL = "llm"
 HUMAN_LABEL = "human"
 
-MODEL_FILE = "leakwatch-llm-v1.ftz"
+MODEL_FILE = "leakwatch-llm-v2.ftz"
 # The text form of classifier_text, recorded in model cards (v1 models were trained before bullets and control
 # characters were dropped; those rarely occur in extracted pages, so v1 reads this form too).
 TEXT_FORM = "classifier_text/2"

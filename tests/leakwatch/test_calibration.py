@@ -58,5 +58,5 @@ def test_card_choices_are_checked(tmp_path):
 def test_the_shipped_card_is_found_by_the_shipped_model_id():
     shipped = model_id(str(default_model_path()))
     card, path = find_card(shipped, StatsOptions(), None)
-    assert path.endswith("leakwatch-llm-v1.card.json") and card["model"]["model_id"] == shipped
-    assert math.isclose(card["operating_threshold"]["value"], 0.9995)
+    assert path.endswith("leakwatch-llm-v2.card.json") and card["model"]["model_id"] == shipped
+    assert math.isclose(card["operating_threshold"]["value"], card["scoring"]["threshold"])

@@ -35,7 +35,7 @@ def test_score_command_writes_jsonl(tmp_path, shipped_model):
     assert out[0]["threshold"] == operating_threshold(shipped_model)
     assert out[0]["flagged"] == (out[0]["p_llm"] >= out[0]["threshold"])
     assert out[1]["p_llm"] is None and not out[1]["scored"] and out[1]["flagged"] is None
-    assert out[1]["not_scored"] == "too_short"
+    assert out[1]["not_scored"] == "not_english"  # language is checked before length
 
 
 def test_score_command_names_the_bad_line(tmp_path, shipped_model):
