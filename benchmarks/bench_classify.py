@@ -4,7 +4,8 @@ fast paths), per step, and in Spark local[1]; model load time and size. The ship
 baseline model (leakwatch-llm-v1, the model it replaced) are measured in the same run, interleaved.
 
 Run: PYSPARK_PYTHON=.venv/bin/python .venv/bin/python -m benchmarks.bench_classify [--docs N]
-Writes benchmarks/out/classify.json and prints a Markdown section for BENCHMARKS.md.
+Writes benchmarks/out/classify.json and prints a Markdown section for BENCHMARKS.md; --record-card also
+writes the figures into the model's card (`throughput`).
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--model", default=str(default_model_path()))
     parser.add_argument("--baseline", default=str(BASELINE), help="the model measured beside it ('' for none)")
+    parser.add_argument("--record-card", action="store_true", help="write the figures into the model's card")
     args = parser.parse_args()
     import fasttext
 
@@ -203,6 +205,11 @@ def main() -> None:
     out = Path(__file__).parent / "out" / "classify.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n")
+    if args.record_card:
+        from leakwatch.training.card import record_throughput
+        from leakwatch.udfs.scoring import card_path
+
+        record_throughput(card_path(args.model), results, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     lines = [
         "## Classifier scoring (benchmarks/bench_classify.py)", "",
         f"{args.docs} synthetic English documents of {WORDS_PER_DOC} words; each gets P(llm) (the model reads",

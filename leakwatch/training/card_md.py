@@ -64,10 +64,21 @@ def _targets(card: dict[str, Any]) -> list[str]:
     lines += [
         "",
         f"Trained generators only: leave-one-generator-out mean AUROC {_fmt(logo.get('mean_auroc_trained_generators'))}"
-        f", TPR spread at the threshold {_fmt(logo.get('tpr_spread_trained_generators'))}. "
-        f"Docs/s: see BENCHMARKS.md (`benchmarks/bench_classify.py`).",
+        f", TPR spread at the threshold {_fmt(logo.get('tpr_spread_trained_generators'))}. " + _throughput(card),
     ]
     return lines
+
+
+def _throughput(card: dict[str, Any]) -> str:
+    t = card.get("throughput")
+    if not t:
+        return "Docs/s: not measured yet (`python -m benchmarks.bench_classify --record-card`)."
+    base = t["baseline"]
+    versus = f" ({base['model']} in the same run: {base['spark_local1_docs_per_s_per_core']:.0f})" if base else ""
+    return (f"Docs/s: {t['spark_local1_docs_per_s_per_core']:.0f} per core in Spark local[1]{versus}, "
+            f"{t['spark_docs_per_cpu_s']:.0f} per CPU-second of the JVM and the Python worker; measured "
+            f"{t['measured_at']} at load {t['machine'].get('load_avg_start')} -> {t['machine'].get('load_avg_end')} "
+            "(`benchmarks/bench_classify.py`, target 2,000 docs/s per core).")
 
 
 def _figure_table(title: str, note: str, rows: dict[str, dict[str, Any]], what: str) -> list[str]:

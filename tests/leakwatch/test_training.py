@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from leakwatch.errors import ConfigError
+from leakwatch.training.card import record_throughput
 from leakwatch.training.corpus import read_corpus, web_heldout
 from leakwatch.training.data import llm_pages_split, read_llm_pages
 from leakwatch.training.fasttext import FasttextSettings
@@ -192,3 +193,23 @@ def test_shipped_llm_pages_hold_their_hash_splits():
     rows = [json.loads(line) for line in Path(shipped_llm_pages()).read_text(encoding="utf-8").splitlines()]
     assert all(r["split"] == llm_pages_split(r["group"]) for r in rows)
     assert np.mean([r["split"] == "demo" for r in rows]) == pytest.approx(0.25, abs=0.05)
+
+
+def test_benchmark_figures_are_recorded_in_the_card(tiny_model, tmp_path):
+    path, card = tiny_model
+    card_file = tmp_path / "tiny.card.json"
+    card_file.write_text(json.dumps(card))
+    mine = {"model": path.name, "model_id": card["model"]["model_id"], "spark_local1_docs_per_s_per_core": 2100.0,
+            "spark_docs_per_cpu_s": 1500.0, "plain_batched_docs_per_s": 2800.0}
+    other = {**mine, "model": "old.ftz", "model_id": "sha256:0000000000000000",
+             "spark_local1_docs_per_s_per_core": 1900.0}
+    results = {"docs": 10, "models": [mine, other], "cpu_count": 2, "machine": {"load_avg_start": 1.0}}
+    recorded = record_throughput(card_file, results, "2026-12-02T01:00:00Z")
+    assert schema_errors(recorded, load_card_schema()) == []
+    assert recorded["throughput"]["baseline"]["model"] == "old.ftz"
+    assert recorded["targets"]["spark_docs_per_s_per_core"]["reached"] is True
+    assert recorded["model"] == card["model"] and json.loads(card_file.read_text()) == recorded
+    line = "2100 per core in Spark local[1] (old.ftz in the same run: 1900)"
+    assert line in tmp_path.joinpath("tiny.card.md").read_text()
+    with pytest.raises(ValueError, match="did not measure"):
+        record_throughput(card_file, {**results, "models": [other]}, "2026-12-02T01:00:00Z")
