@@ -444,9 +444,11 @@ def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str
 
 def _warn(control: dict[str, NegativeControl]) -> None:
     for crawl, check in control.items():
-        if not check.near_zero:
-            read = ("no estimate" if check.share is None
-                    else f"{check.share:.1%} (CI {check.ci_low:.1%}-{check.ci_high:.1%})")
+        if check.share is None:
+            _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} is not measurable against {check.baseline}: "
+                 "nothing shows how far from zero this warehouse's estimates read; the report says so")
+        elif not check.near_zero:
+            read = f"{check.share:.1%} (CI {check.ci_low:.1%}-{check.ci_high:.1%})"
             _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} reads {read} against {check.baseline}: "
                  "its human pages are not like the baseline's, so every estimate of this warehouse may be biased; "
                  "the report says so")
