@@ -78,8 +78,8 @@ class WordModel:
         weights = {}
         for w, q in llm.items():
             p = human.get(w, 0) / n_human if n_human else 0.0
-            if q >= MIN_RATE and p >= MIN_RATE:
-                m = (p + q) / 2
+            m = (p + q) / 2
+            if q >= MIN_RATE and p >= MIN_RATE and m < 1:  # a word in every text of both sides tells nothing
                 weights[w] = (q - p) / (m * (1 - m))
         return cls(weights)
 

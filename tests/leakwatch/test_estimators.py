@@ -147,7 +147,8 @@ def test_strata_add_up_to_the_crawl_share():
 
 
 def test_word_frequency_model_and_estimate_of_a_linear_mixture():
-    model = WordModel.fit({"delve": 0.5, "the": 0.9, "rare": 0.001}, {"delve": 10, "the": 950}, 1000)
+    model = WordModel.fit({"delve": 0.5, "the": 0.9, "rare": 0.001, "a": 1.0}, {"delve": 10, "the": 950, "a": 1000},
+                          1000)
     assert set(model.weights) == {"delve", "the"} and model.weights["delve"] > 0 > model.weights["the"]
     assert model.score("We delve, delve and Delve.") == pytest.approx(model.weights["delve"])
     assert fold("example.com") == fold("example.com") in (0, 1)
