@@ -301,7 +301,7 @@ def labelled_folder(options) -> Path | None:
     """--stats-labeled, else ../shared/data/labeled when it is there."""
     if options.labeled:
         folder = Path(options.labeled)
-        if not folder.is_dir():
+        if not folder.is_dir() or not any(folder.glob("*.jsonl")):
             raise StatsError(f"--stats-labeled {folder}: not a folder of labelled *.jsonl")
         return folder
     return DEFAULT_DATA if DEFAULT_DATA.is_dir() else None

@@ -338,8 +338,11 @@ def test_without_pre_chatgpt_crawls_labelled_text_is_the_baseline_and_every_row_
     assert len(estimated) and estimated.human_baseline.str.startswith("labelled human text, not this web").all()
     assert summary.components.human.startswith("labelled human text") and summary.negative_control == {}
     # Without labelled human text either, nothing can be estimated, and the rows say why.
-    (tmp_path / "empty").mkdir()
-    summary = run_stats(spark, stats_config(root, llm_texts, top_domains=0, labeled=str(tmp_path / "empty")))
+    (tmp_path / "llm_only").mkdir()
+    lines = (labeled / "fast-detect-gpt.jsonl").read_text("utf-8").splitlines()
+    (tmp_path / "llm_only" / "fast-detect-gpt.jsonl").write_text(
+        "".join(f"{line}\n" for line in lines if json.loads(line)["label"] == "llm"), encoding="utf-8")
+    summary = run_stats(spark, stats_config(root, llm_texts, top_domains=0, labeled=str(tmp_path / "llm_only")))
     got = spark.read.parquet(summary.stats).toPandas()
     assert not got.measurable.any() and got.prevalence.isna().all()
     assert got[got.n_scored >= MIN_PAGES].not_measurable.eq("no human baseline").all()
@@ -363,3 +366,6 @@ def test_missing_clusters_scores_mixed_models_and_another_model_are_refused(spar
     root = write_warehouse(spark, str(tmp_path / "other"), docs, clusters, other)
     with pytest.raises(StatsError, match="scored by the same model; pass that model's file with --model"):
         run_stats(spark, stats_config(root, llm_texts))
+    root = write_warehouse(spark, str(tmp_path / "ok"), docs, clusters, scores)
+    with pytest.raises(StatsError, match="--stats-labeled .*: not a folder of labelled"):
+        run_stats(spark, stats_config(root, llm_texts, labeled=str(tmp_path)))
