@@ -124,6 +124,13 @@ class NegativeControl:
     ci_high: float | None
     near_zero: bool
     baseline: str | None  # what it was compared with
+    measurable: bool
+
+    @property
+    def failed(self) -> bool:
+        """Not near zero, and either measurable or with an interval that excludes 0 (however wide)."""
+        return not self.near_zero and self.share is not None and (
+            self.measurable or (self.ci_low is not None and self.ci_low > 0))
 
 
 @dataclass(frozen=True)

@@ -381,7 +381,7 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
 
     frame, csv_path, json_path = _write_copies(spark, out)
     headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
-    control = negative_control(headline)
+    control = negative_control(headline, default.column)
     _warn(control)
     human = headline["human_baseline"].dropna()
     return StatsResult(
@@ -417,15 +417,14 @@ def crawl_estimate(row: dict) -> CrawlEstimate:
     )
 
 
-def negative_control(headline: pd.DataFrame) -> dict[str, NegativeControl]:
-    """Per pre-ChatGPT crawl: its default estimate against the other pre-ChatGPT crawls, and whether it
-    is near zero (leakwatch.estimators.rules.near_zero); a crawl with no estimate is not near zero."""
+def negative_control(headline: pd.DataFrame, column: str) -> dict[str, NegativeControl]:
+    """Per pre-ChatGPT crawl: the default estimator's share (its `column`) against the other pre-ChatGPT
+    crawls, measurable or not, and whether it is near zero (leakwatch.estimators.rules.near_zero)."""
     checks = {}
     for r in headline[headline.pre_chatgpt].to_dict("records"):
-        share = _plain(r["prevalence"]) if r["measurable"] else None
-        low = _plain(r["ci_low"]) if r["measurable"] else None
-        checks[r["crawl"]] = NegativeControl(share, low, _plain(r["ci_high"]), near_zero(share, low),
-                                             r["human_baseline"])
+        share, low, high = (_plain(r[f"{column}{part}"]) for part in ("", "_low", "_high"))
+        checks[r["crawl"]] = NegativeControl(share, low, high, near_zero(share, low), r["human_baseline"],
+                                             bool(r["measurable"]))
     return checks
 
 
@@ -444,14 +443,18 @@ def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str
 
 def _warn(control: dict[str, NegativeControl]) -> None:
     for crawl, check in control.items():
-        if check.share is None:
-            _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} is not measurable against {check.baseline}: "
-                 "nothing shows how far from zero this warehouse's estimates read; the report says so")
-        elif not check.near_zero:
-            read = f"{check.share:.1%} (CI {check.ci_low:.1%}-{check.ci_high:.1%})"
+        if check.near_zero:
+            continue
+        read = ("no estimate" if check.share is None
+                else f"{check.share:.1%} (CI {check.ci_low:.1%}-{check.ci_high:.1%})")
+        if check.failed:
             _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} reads {read} against {check.baseline}: "
                  "its human pages are not like the baseline's, so every estimate of this warehouse may be biased; "
                  "the report says so")
+        else:
+            _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} is not measurable ({read}) against "
+                 f"{check.baseline}: nothing shows how far from zero this warehouse's estimates read; the report "
+                 "says so")
 
 
 def _plain(value):

@@ -82,17 +82,23 @@ def warnings(headline: pd.DataFrame, stats: pd.DataFrame, synthetic: dict | None
     if synthetic:
         notes.append(f"<strong>Synthetic data.</strong> This report is built from {esc(synthetic['source'])}, not "
                      "from the web; the truth is known and shown beside every estimate.")
-    pre = list(headline[headline["pre_chatgpt"]].itertuples())
-    unchecked = [r for r in pre if not r.measurable]
-    failed = [r for r in pre if r.measurable and not near_zero(r.prevalence, r.ci_low)]
+    failed, unchecked = [], []
+    for r in headline[headline["pre_chatgpt"]].to_dict("records"):
+        share, low, high = _default_estimate(r)
+        if near_zero(share, low):
+            continue
+        # A wide interval that still excludes 0 is a failed control too, not merely an unmeasurable one.
+        if share is not None and (r["measurable"] or (low is not None and low > 0)):
+            failed.append(f"{esc(r['crawl'])}, captured before ChatGPT, reads {esc(pct(share))} (95% CI "
+                          f"{esc(ci(low, high))}) against {esc(r['human_baseline'])}")
+        else:
+            unchecked.append(f"{esc(r['crawl'])}: {esc(r['not_measurable'])}")
     if unchecked:
-        notes.append("<strong>Negative control not measurable.</strong> " + "; ".join(
-            f"{esc(r.crawl)}: {esc(r.not_measurable)}" for r in unchecked)
-            + ". Without a measurable pre-ChatGPT crawl nothing shows how far from zero the method reads here.")
+        notes.append("<strong>Negative control not measurable.</strong> " + "; ".join(unchecked)
+                     + ". Without a measurable pre-ChatGPT crawl nothing shows how far from zero the method reads "
+                     "here.")
     if failed:
-        notes.append("<strong>Negative control failed.</strong> " + "; ".join(
-            f"{esc(r.crawl)}, captured before ChatGPT, reads {esc(estimate_text(r._asdict()))} against "
-            f"{esc(r.human_baseline)}" for r in failed)
+        notes.append("<strong>Negative control failed.</strong> " + "; ".join(failed)
             + ". Pre-ChatGPT pages should read near zero; every estimate below may carry the same bias.")
     moved = stats[(stats["time_slice"] == "crawl") & stats["baseline_moved"].eq(True)]
     if len(moved):
@@ -104,6 +110,12 @@ def warnings(headline: pd.DataFrame, stats: pd.DataFrame, synthetic: dict | None
         notes.append("<strong>No pre-ChatGPT crawl in this warehouse:</strong> the human component is labelled "
                      "human text, not this web; expect a bias the intervals do not cover.")
     return "".join(f'<p class="note">{n}</p>' for n in notes)
+
+
+def _default_estimate(row: dict) -> tuple[float | None, float | None, float | None]:
+    """The row's default estimator's share and interval from its own columns, measurable or not."""
+    column = ESTIMATORS[row["estimator"]].column
+    return tuple(None if is_missing(row[f"{column}{p}"]) else row[f"{column}{p}"] for p in ("", "_low", "_high"))
 
 
 def estimators_table(headline: pd.DataFrame, crawls: pd.DataFrame, truth: dict | None) -> str:

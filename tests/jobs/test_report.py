@@ -283,7 +283,9 @@ def _small_warehouse(spark, root: Path, rows: list[dict], truth: dict | None = N
 
 def test_failed_control_unmeasurable_latest_crawl_and_synthetic_truth(spark, tmp_path):
     rows = [_stats_row("CC-MAIN-2021-04", prevalence=0.08, ci_low=0.03),
-            _stats_row("CC-MAIN-2022-33", prevalence=0.0, ci_low=0.0),
+            # Too wide to be measurable, but its interval excludes 0: a failed control all the same.
+            _stats_row("CC-MAIN-2022-33", prevalence=None, mle=0.4, mle_low=0.1, mle_high=0.9,
+                       not_measurable="interval 80 pp wide (wider than 30 pp)"),
             _stats_row("CC-MAIN-2023-50", prevalence=0.06),
             _stats_row("CC-MAIN-2024-33", prevalence=None, n_docs=40, baseline_moved=True)]
     truth = {"source": "the demo's synthetic sample shards (leakwatch demo)",
@@ -293,7 +295,7 @@ def test_failed_control_unmeasurable_latest_crawl_and_synthetic_truth(spark, tmp
     notes = " ".join(p.get_text() for p in soup.find_all("p", class_="note"))
     assert "Synthetic data." in notes and "the demo's synthetic sample shards" in notes
     assert "Negative control failed. CC-MAIN-2021-04, captured before ChatGPT, reads 8.0%" in notes
-    assert "CC-MAIN-2022-33, captured" not in notes
+    assert "CC-MAIN-2022-33, captured before ChatGPT, reads 40.0% (95% CI 10.0" in notes
     assert "The human baseline moved" in notes
     assert "(synthetic demo data)" in soup.h1.get_text()
     lead = soup.find("p", class_="lead").get_text()
