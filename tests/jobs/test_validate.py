@@ -58,8 +58,10 @@ def test_validate_end_to_end(spark, labeled, tmp_path, monkeypatch):
     result = validate(spark, config, say=lambda _: None)
     out = tmp_path / "out"
     rows = result["rows"]
-    assert sorted((r["crawl"], r["view"]) for r in rows) == sorted(
-        (c, v) for c in config.validate.crawls for v in VIEWS)
+    # A view without pages has no row: the second pre-ChatGPT crawl's few human texts were all seen before.
+    got = {(r["crawl"], r["view"]) for r in rows}
+    assert got <= {(c, v) for c in config.validate.crawls for v in VIEWS}
+    assert {(c, v) for c in config.validate.crawls for v in ("captures", "unique")} <= got
     with (out / "validation.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == len(rows)
     assert json.loads((out / "validation.json").read_text())["rows"] == rows
