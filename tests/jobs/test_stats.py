@@ -13,9 +13,9 @@ import pytest
 
 from leakwatch.config import Config
 from leakwatch.errors import StatsError
-from leakwatch.estimators.base import Binning
+from leakwatch.estimators.base import ESTIMATORS, Binning
 from leakwatch.estimators.components import shipped_llm_pages, write_llm_texts
-from leakwatch.estimators.options import StatsOptions
+from leakwatch.estimators.options import DEFAULT_ESTIMATOR, StatsOptions
 from leakwatch.estimators.rules import MIN_PAGES
 from leakwatch.jobs.stats import cell_column, run_stats
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
@@ -244,7 +244,8 @@ def test_cells_in_spark_are_the_plain_binning(spark):
 @pytest.mark.spark
 def test_estimates_rule_and_baselines(result):
     summary, got = result
-    assert (got.estimator == "mle_v1").all() and (got.replicates == 100).all() and (got.threshold == 0.5).all()
+    default = ESTIMATORS[DEFAULT_ESTIMATOR]
+    assert (got.estimator == DEFAULT_ESTIMATOR).all() and (got.replicates == 100).all() and (got.threshold == 0.5).all()
     assert got.estimators.str.contains("bound_v1").all() and got.binning.str.startswith("logit0.5x").all()
     # Too small or without scored pages: no estimate, a reason; measurable rows have the default's share.
     small = got[got.n_scored < MIN_PAGES]
@@ -252,7 +253,7 @@ def test_estimates_rule_and_baselines(result):
     assert small.not_measurable.str.contains("scored pages").all()
     measurable = got[got.measurable]
     assert len(measurable) and measurable.not_measurable.isna().all()
-    np.testing.assert_array_equal(measurable.prevalence, measurable.mle)
+    np.testing.assert_array_equal(measurable.prevalence, measurable[default.column])
     for column in ESTIMATOR_COLUMNS[:-1]:  # the word model needs pre-ChatGPT text: this warehouse's is "x"
         rows = got[got[column].notna()]
         assert len(rows) and (rows[f"{column}_low"] <= rows[f"{column}_high"]).all(), column
