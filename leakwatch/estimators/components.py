@@ -178,7 +178,8 @@ def read_llm_texts(paths: Sequence[str]) -> list[LabelledText]:
         try:
             lines = Path(path).read_text("utf-8").splitlines()
         except OSError as exc:
-            raise ConfigError(f"--llm-texts {path}: cannot be read ({exc})") from exc
+            raise ConfigError(f"--llm-texts {path}: cannot be read ({exc.strerror}): pass JSONL files of "
+                              "LLM-written texts (text, generator, group)") from exc
         for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
