@@ -1,21 +1,30 @@
 """`leakwatch demo`: build the sample shards (once, cached), run the whole pipeline, compare with the truth.
 
-The estimate is corrected with error rates measured on pages like the samples that no shard holds
-(`leakwatch.validation.samples.calibration_texts`): the model card's rates come from other text (research corpora,
-real 2019 web pages) and do not hold for documentation pages and these LLM pages.
+The estimators compare each crawl with the sample's own pre-ChatGPT crawls (the human component) and
+with LLM pages like the samples' that no shard holds: the calibration split of the shipped LLM web
+pages (leakwatch.estimators.components.shipped_llm_pages; the shards carry its demo split). The truth
+goes into the warehouse (schemas.values.SYNTHETIC_TRUTH), so the report says it is synthetic and shows it.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from leakwatch.config import Config
-from leakwatch.estimators.options import StatsOptions
+from leakwatch.estimators.components import shipped_llm_pages, write_llm_texts
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.warehouse import table_path, write_text
 from leakwatch.report.console import DEMO_COLUMNS, demo_rows, format_table, print_run_summary
-from leakwatch.validation.measure import demo_calibration
+from leakwatch.schemas.values import SYNTHETIC_TRUTH
 from leakwatch.validation.samples import build_samples
+
+
+def synthetic_truth(truth: dict) -> str:
+    """The sample set's truth as the report reads it: the LLM share of each crawl's scorable pages."""
+    crawls = {crawl: t["captures"]["scorable_share"] for crawl, t in truth["crawls"].items()}
+    return json.dumps({"source": "the demo's synthetic sample shards (leakwatch demo)", "crawls": crawls}, indent=1)
 
 
 def run(config: Config) -> int:
@@ -24,19 +33,14 @@ def run(config: Config) -> int:
     shards, truth = build_samples(folder, pages_per_crawl=config.demo.pages_per_crawl)
     # A second `make demo` finds the shards done and adds nothing; the later stages rewrite their tables.
     changes: dict = {"inputs.paths": tuple(str(p) for p in shards), "inputs.resume": True}
-    if config.stats.calibration == StatsOptions.calibration:  # not chosen by the user
-        counts, path = demo_calibration(folder, config)
-        rates = (f"it flags {counts['tp']}/{counts['n_pos']} LLM and {counts['fp']}/{counts['n_neg']} human "
-                 "held-out sample-like pages")
-        if path is not None:
-            changes["stats.calibration"] = str(path.resolve())
-            print(f"demo: the correction uses the model's error rates on pages like these: {rates} ({path})")
-        else:
-            print(f"demo: the model cannot tell these LLM pages from these documentation pages ({rates}): no "
-                  "correction can hold on them, so the estimates below use the model card's rates and are not "
-                  "to be trusted; the validate command shows the method where the model separates its data")
+    if not config.stats.llm_texts:  # not chosen by the user
+        component = write_llm_texts(folder / "llm_component.jsonl", shipped_llm_pages())
+        changes["stats.llm_texts"] = (str(component.resolve()),)
+        print(f"demo: the LLM component is the {len(shipped_llm_pages())} LLM web pages of the calibration split, "
+              f"which no shard holds ({component}); the human component is the sample's pre-ChatGPT crawls")
     config = config.replace(changes)
     spark = get_spark(config.spark, "leakwatch-demo")
+    write_text(spark, table_path(config.warehouse, SYNTHETIC_TRUTH), synthetic_truth(truth))
     summary = run_pipeline(spark, config, command="demo")
     print_run_summary(summary)
     if not summary.extract.files:
@@ -44,10 +48,8 @@ def run(config: Config) -> int:
     print(f"\nLLM share per crawl: truth (of the sample pages the classifier scores) vs leakwatch's estimate"
           f" ({folder / 'truth.json'})")
     print(format_table(demo_rows(summary.stats, truth), DEMO_COLUMNS))
-    calibration = summary.stats.calibration
-    print("flagged: share of scored pages over the model's threshold; estimate: corrected with "
-          f"TPR {calibration.tpr:.1%} and FPR {calibration.fpr:.1%} ({calibration.source})")
+    components = summary.stats.components
+    print(f"estimate: {components.estimator} (the default; bound is a lower bound); every estimator's share with its "
+          f"95% CI beside it. LLM component: {components.llm}; human component: {components.human}")
     print(f"report: {summary.report}")
     return summary.extract.exit_status(config.inputs.max_failed_share)
-
-

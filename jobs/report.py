@@ -10,6 +10,7 @@ URLs become links: the page is safe to open whatever the crawl held. This module
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,12 +21,19 @@ from pyspark.sql import functions as F
 from leakwatch.config import Config
 from leakwatch.errors import ConfigError, TableMissing
 from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.warehouse import latest_ingest_log, path_exists, read_documents, table_path, write_bytes
+from leakwatch.jobs.warehouse import (
+    latest_ingest_log,
+    path_exists,
+    read_documents,
+    read_text,
+    table_path,
+    write_bytes,
+)
 from leakwatch.report.charts import crawl_order
 from leakwatch.report.format import SNIPPET_CHARS
 from leakwatch.report.page import Health, render
 from leakwatch.schemas.tables import STATS
-from leakwatch.schemas.values import FILE_STATUSES
+from leakwatch.schemas.values import FILE_STATUSES, SYNTHETIC_TRUTH
 
 EXAMPLES = 10
 PROBLEM_FILES = 50  # failed / partial files listed with their errors
@@ -111,7 +119,9 @@ def run_report(spark: SparkSession, config: Config) -> str:
     latest = crawls["crawl"].iloc[-1] if len(crawls) else None
     examples = load_examples(spark, warehouse, latest) if latest else pd.DataFrame()
     generated_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    files = render(stats, load_health(spark, warehouse), examples, config, generated_at)
+    synthetic = read_text(spark, table_path(warehouse, SYNTHETIC_TRUTH))
+    files = render(stats, load_health(spark, warehouse), examples, config, generated_at,
+                   json.loads(synthetic) if synthetic else None)
     out = table_path(warehouse, "report")
     local = _local_dir(out)
     if local is not None:

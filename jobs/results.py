@@ -7,8 +7,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from leakwatch.estimators.calibration import CalibrationSummary, NegativeControl
-
 # (path, error class, error message) of a file that failed or was read only up to damage.
 FileProblem = tuple[str, str | None, str | None]
 
@@ -102,20 +100,54 @@ class ClassifyResult:
 
 @dataclass(frozen=True)
 class CrawlEstimate:
-    """The headline row of one crawl: every capture, all pages."""
+    """The headline row of one crawl: every capture, all pages; every estimator's share and interval."""
 
     n_docs: int
     n_scored: int
     raw_share: float | None
-    prevalence: float | None
+    prevalence: float | None  # the default estimator's share; None when not measurable
     ci_low: float | None
     ci_high: float | None
     pre_chatgpt: bool
+    measurable: bool
+    not_measurable: str | None
+    estimators: dict[str, tuple[float | None, float | None, float | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NegativeControl:
+    """A pre-ChatGPT crawl's default estimate (against the other pre-ChatGPT crawls) and whether it is
+    near zero, as the negative control requires."""
+
+    share: float | None
+    ci_low: float | None
+    ci_high: float | None
+    near_zero: bool
+    baseline: str | None  # what it was compared with
+    measurable: bool
+
+    @property
+    def failed(self) -> bool:
+        """Not near zero, and either measurable or with an interval that excludes 0 (however wide)."""
+        return not self.near_zero and self.share is not None and (
+            self.measurable or (self.ci_low is not None and self.ci_low > 0))
+
+
+@dataclass(frozen=True)
+class Components:
+    """What the estimates compared the crawls with."""
+
+    estimator: str  # the default
+    threshold: float
+    llm: str  # the LLM component: texts, groups, generators, sources
+    human: str  # the human baseline of the captures/all slice
+    tpr: float | None  # the LLM component's share at or above the threshold
+    fpr: float | None  # the warehouse baseline's
 
 
 @dataclass(frozen=True)
 class StatsResult:
-    """Where the stats table went, its size, the model and calibration, and each crawl's headline."""
+    """Where the stats table went, its size, the model and components, and each crawl's headline."""
 
     negative_control: dict[str, NegativeControl]
     stats: str
@@ -123,7 +155,7 @@ class StatsResult:
     json: str
     rows: int
     model_id: str
-    calibration: CalibrationSummary
+    components: Components
     crawls: dict[str, CrawlEstimate]
 
 

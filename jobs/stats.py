@@ -1,9 +1,13 @@
 """`leakwatch stats`: documents + clusters + scores -> the `stats` table (+ stats.csv, stats.json).
 
 One row per time slice x view x dimension value over the whole series of crawls in the warehouse.
-Pages are aggregated per host, then per registered domain, inside Spark; each row's domains then go
-to one pandas group that runs the corrected estimator and its domain-clustered bootstrap
-(leakwatch.estimators), seeded from the row's key so reruns give identical rows whatever the partitioning.
+Spark counts each row's scored pages per domain bucket and cell (length stratum x score bin:
+leakwatch.estimators.base.Binning); each slice (view x dimension x value, all its crawls and months)
+then goes to one pandas group that compares every row with the slice's human component (its
+pre-ChatGPT pages) and the LLM component (labelled LLM text scored as the pipeline scores it), with
+every registered estimator and one shared bootstrap seeded from the row's key, so reruns give identical
+rows whatever the partitioning (leakwatch.estimators.rows). The word-frequency estimator's weights come
+from a pass over the pre-ChatGPT pages' text, its page scores from a second.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import dataclasses
 import json
 import math
 import sys
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,60 +27,46 @@ from leakwatch import code_version
 from leakwatch.config import Config
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import StatsError
-from leakwatch.estimators.calibration import (
-    NegativeControl,
-    ResolvedCalibration,
-    card_calibration,
-    check_can_correct,
-    find_card,
-    from_file,
-    is_calibration_file,
-    negative_control,
+from leakwatch.estimators.base import ESTIMATORS, Binning, estimator, versions
+from leakwatch.estimators.bootstrap import Settings, llm_component, row_seed
+from leakwatch.estimators.components import (
+    LabelledText,
+    ScoredTexts,
+    default_llm_texts,
+    heldout_texts,
+    read_llm_texts,
+    score_texts,
 )
-from leakwatch.estimators.options import StatsOptions
+from leakwatch.estimators.rows import SliceContext
+from leakwatch.estimators.rules import near_zero
 from leakwatch.jobs.progress import stage_progress
-from leakwatch.jobs.results import CrawlEstimate, StatsResult
+from leakwatch.jobs.results import Components, CrawlEstimate, NegativeControl, StatsResult
 from leakwatch.jobs.spark import get_spark
-from leakwatch.jobs.udf import bootstrap
+from leakwatch.jobs.udf import estimates
 from leakwatch.jobs.warehouse import (
-    check_schema_versions,
     path_exists,
     read_documents,
-    read_text,
+    record_schema_version,
     table_path,
     write_text,
 )
-from leakwatch.schemas.calibration import parse_calibration
+from leakwatch.jobs.wordfreq import fit_word_model, with_word_scores
 from leakwatch.schemas.tables import STATS, STATS_KEY
-from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS, EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
+from leakwatch.training.corpus import DEFAULT_DATA
+from leakwatch.udfs.classifier import model_id as file_model_id
+from leakwatch.validation.measure import model_threshold
 
-# A host counts as mostly LLM-written when its own corrected share (flagged share adjusted by the
-# same TPR/FPR as the rows) is at least this; a raw flagged share of 0.5 would be out of reach of a
-# classifier whose TPR is below 0.5, and within reach of human sites where FPR is high.
+# A host counts as mostly LLM-written when its own corrected share (its flagged share adjusted by the
+# LLM component's and the warehouse baseline's rates at the threshold) is at least this.
 SITE_LLM_SHARE = 0.5
+# Domain buckets: the bootstrap resamples hash(registered domain) mod this (unions of whole domains, the
+# random-group form of a cluster bootstrap), so its cost stops growing with the number of domains.
+DOMAIN_BUCKETS = 4096
 
 
 def _say(message: str) -> None:
     print(f"stats: {message}", file=sys.stderr, flush=True)
-
-
-def load_calibration_file(spark: SparkSession, path: str, threshold: float | None) -> ResolvedCalibration:
-    """A calibration file (schemas.calibration) at any Hadoop path, checked against --flag-threshold if given."""
-    text = read_text(spark, path)
-    if text is None:
-        raise StatsError(f"calibration file {path} not found: pass a card slice name or an existing JSON file")
-    return from_file(parse_calibration(text, path), path, threshold)
-
-
-def resolve_calibration(spark: SparkSession, config: Config, model_id: str) -> ResolvedCalibration:
-    """The calibration the options ask for (a file, else slices of the model's card), able to correct."""
-    options = config.stats
-    if is_calibration_file(options.calibration):
-        resolved = load_calibration_file(spark, options.calibration, options.flag_threshold)
-    else:
-        card, card_path = find_card(model_id, options, config.classify.model)
-        resolved = card_calibration(card, card_path, options)
-    return check_can_correct(resolved)
 
 
 def _read_table(spark: SparkSession, warehouse: str, table: str, command: str) -> DataFrame:
@@ -141,14 +133,32 @@ def crawl_frame(spark: SparkSession, per_crawl: list[dict]) -> DataFrame:
     return spark.createDataFrame(rows, schema)
 
 
-def page_rows(joined: DataFrame, top_domains: list[str], threshold: float) -> DataFrame:
-    """One row per page x view x (time slice, dimension value) that counts it."""
+def cell_column(binning: Binning):
+    """The cell (length stratum x score bin) of a scored page: Binning.cell as a Spark expression."""
+    p = F.least(F.greatest(F.col("p_llm"), F.lit(1e-12)), F.lit(1 - 1e-12))
+    k = F.floor((F.log(p / (1 - p)) - F.lit(binning.anchor)) / F.lit(binning.width)) + F.lit(binning.below)
+    k = F.least(F.greatest(k, F.lit(0)), F.lit(binning.bins - 1))
+    # A score at the threshold belongs above its edge, whatever the last bit of the logarithm says.
+    k = F.when(F.col("p_llm") >= binning.threshold, F.greatest(k, F.lit(binning.below))).otherwise(
+        F.least(k, F.lit(binning.below - 1)))
+    stratum = sum((F.col("n_words") >= edge).cast("int") for edge in binning.length_edges)
+    return (stratum * F.lit(binning.bins) + k).cast("int")
+
+
+def with_domains(joined: DataFrame) -> DataFrame:
+    """Pages with the cluster the bootstrap resamples (their registered domain) and its bucket."""
+    # Pages without a registered domain (IP hosts, ...) are clustered by host; without a host, each alone.
+    domain_key = F.coalesce("registered_domain", "host", F.concat(F.lit("doc:"), F.col("doc_id").cast("string")))
+    return joined.withColumn("domain_key", domain_key).withColumn(
+        "bucket", F.pmod(F.xxhash64("domain_key"), F.lit(DOMAIN_BUCKETS)).cast("int"))
+
+
+def page_rows(joined: DataFrame, top_domains: list[str], binning: Binning) -> DataFrame:
+    """One row per page x view x (time slice, dimension value) that counts it, with its domain bucket and cell."""
     published = F.regexp_extract(F.coalesce(F.col("published_date"), F.lit("")), r"^((19|20)\d\d-(0[1-9]|1[0-2]))", 1)
     published_month = F.coalesce(
         F.when(published != "", published), F.date_format("http_last_modified", "yyyy-MM")
     )
-    # Pages without a registered domain (IP hosts, ...) are clustered by host; without a host, each alone.
-    domain_key = F.coalesce("registered_domain", "host", F.concat(F.lit("doc:"), F.col("doc_id").cast("string")))
     is_rep = F.col("is_representative")
     first_seen = is_rep & (F.col("first_seen_crawl_content") == F.col("crawl"))
 
@@ -168,68 +178,104 @@ def page_rows(joined: DataFrame, top_domains: list[str], threshold: float) -> Da
     )
     views = F.array(F.lit("captures"), F.when(is_rep, F.lit("unique")), F.when(first_seen, F.lit("first_seen")))
     scored = F.coalesce(F.col("scored"), F.lit(False))
+    page_columns = ("crawl", "view", "domain_key", "host_key", "bucket", "cell", "word_score", "scored", "flagged",
+                    "p_llm", "n_words", *LEXICON_NAMES, "near_dup")
     # Spark allows one generator per select: views first, then slices.
     return joined.select(
-        "crawl",
-        domain_key.alias("domain_key"),
-        F.coalesce("host", domain_key).alias("host_key"),
+        "crawl", "domain_key", "bucket",
+        F.coalesce("host", "domain_key").alias("host_key"),
+        F.when(scored, cell_column(binning)).alias("cell"),
+        F.when(scored, F.col("word_score")).alias("word_score"),
         F.explode(F.filter(views, lambda v: v.isNotNull())).alias("view"),
         F.filter(slices, lambda s: s.isNotNull()).alias("slices"),
         scored.cast("long").alias("scored"),
-        (scored & (F.col("p_llm") >= threshold)).cast("long").alias("flagged"),
+        (scored & (F.col("p_llm") >= binning.threshold)).cast("long").alias("flagged"),
         F.when(scored, F.col("p_llm")).otherwise(0.0).alias("p_llm"),
         F.col("n_words").cast("long").alias("n_words"),
         *[F.col(m).cast("long").alias(m) for m in LEXICON_NAMES],
         (F.col("cluster_size") >= 2).cast("long").alias("near_dup"),
-    ).select("*", F.explode("slices").alias("s")).select(
-        "s.*", "crawl", "view", "domain_key", "host_key", "scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES,
-        "near_dup",
-    )
+    ).select("*", F.explode("slices").alias("s")).select("s.*", *page_columns)
 
 
-def per_domain(pages: DataFrame, options: StatsOptions, calibration: ResolvedCalibration) -> DataFrame:
-    """Per row key and registered domain: page counts, sums, and its hosts judged for the site share."""
-    sums = [F.sum(c).alias(c) for c in ("scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")]
-    hosts = pages.groupBy(*STATS_KEY, "domain_key", "host_key").agg(F.count("*").alias("n_docs"), *sums)
-    c = calibration.counts
-    # flagged / scored >= FPR + SITE_LLM_SHARE * (TPR - FPR) <=> the host's corrected share >= SITE_LLM_SHARE
-    site_cutoff = c.fpr + SITE_LLM_SHARE * (c.tpr - c.fpr)
-    judged = F.col("scored") >= max(options.min_site_docs, 1)
-    return hosts.groupBy(*STATS_KEY, "domain_key").agg(
-        *[F.sum(x).alias(x) for x in ("n_docs", "scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")],
+SUMS = ("scored", "flagged", "p_llm", "n_words", *LEXICON_NAMES, "near_dup")
+
+
+def row_totals(pages: DataFrame, min_site_docs: int, site_cutoff: float) -> DataFrame:
+    """Per row key: pages, domains (with scored pages), sums, and its hosts judged for the site share."""
+    hosts = pages.groupBy(*STATS_KEY, "domain_key", "host_key").agg(
+        F.count("*").alias("n_docs"), *[F.sum(c).alias(c) for c in SUMS])
+    # flagged / scored >= site_cutoff <=> the host's corrected share >= SITE_LLM_SHARE
+    judged = F.col("scored") >= max(min_site_docs, 1)
+    domains = hosts.groupBy(*STATS_KEY, "domain_key").agg(
+        *[F.sum(x).alias(x) for x in ("n_docs", *SUMS)],
         F.sum(judged.cast("long")).alias("n_sites"),
         F.sum((judged & (F.col("flagged") >= site_cutoff * F.col("scored"))).cast("long")).alias("llm_sites"),
     )
+    return domains.groupBy(*STATS_KEY).agg(
+        *[F.sum(x).alias(x) for x in ("n_docs", *SUMS, "n_sites", "llm_sites")],
+        F.count("*").alias("n_domains"),
+        F.sum((F.col("scored") > 0).cast("long")).alias("n_scored_domains"),
+    ).select(
+        *STATS_KEY, "n_docs", "n_domains", "n_scored_domains", F.col("scored").alias("n_scored"),
+        F.col("flagged").alias("n_flagged"), "n_sites", "llm_sites", "near_dup", "n_words", *LEXICON_NAMES,
+        F.when(F.col("scored") > 0, F.col("p_llm") / F.col("scored")).alias("mean_p_llm"),
+        F.when(F.col("scored") > 0, F.col("flagged") / F.col("scored")).alias("raw_share"),
+    )
+
+
+def row_cells(pages: DataFrame) -> DataFrame:
+    """Scored pages per row key, domain bucket and cell, with their word-score sum."""
+    return pages.where(F.col("scored") == 1).groupBy(*STATS_KEY, "bucket", "cell").agg(
+        F.count("*").alias("n"), F.sum("word_score").alias("s"))
 
 
 def _pmw(hits: str, words: str = "n_words"):
     return F.when(F.col(words) > 0, F.col(hits) * 1e6 / F.col(words))
 
 
-def finish_rows(rows: DataFrame, crawls: DataFrame, calibration: ResolvedCalibration, options: StatsOptions,
-                model_id: str, run_id: str) -> DataFrame:
-    """Add rates, the pre-ChatGPT marker baseline, calibration and provenance; columns of schemas.STATS."""
-    rows = rows.join(F.broadcast(crawls), "crawl")
+@dataclasses.dataclass(frozen=True)
+class Provenance:
+    """What every row says about how it was estimated."""
+
+    threshold: float
+    llm_component: str
+    binning: str
+    word_model: str | None
+    replicates: int
+    default: str
+    model_id: str
+    run_id: str
+
+
+def finish_rows(totals: DataFrame, rows: DataFrame, crawls: DataFrame, provenance: Provenance) -> DataFrame:
+    """Totals joined to their estimates, with rates, the pre-ChatGPT marker baseline and provenance:
+    columns of schemas.STATS. A row without scored pages gets the rule's reason."""
+    rows = totals.join(rows, list(STATS_KEY), "left").join(F.broadcast(crawls), "crawl")
     # The baseline of a (view, dimension, value): its marker rate over every pre-ChatGPT crawl.
     baseline = rows.where((F.col("time_slice") == "crawl") & F.col("pre_chatgpt")).groupBy(
         "view", "dimension", "value"
     ).agg(F.sum("n_words").alias("base_words"), *[F.sum(m).alias(f"base_{m}") for m in EXCESS_MARKERS])
     rows = rows.join(baseline, ["view", "dimension", "value"], "left")
-    c = calibration.counts
     extra = {
         "coverage": F.when(F.col("n_docs") > 0, F.col("n_scored") / F.col("n_docs")),
         "llm_site_share": F.when(F.col("n_sites") > 0, F.col("llm_sites") / F.col("n_sites")),
         "near_dup_share": F.when(F.col("n_docs") > 0, F.col("near_dup") / F.col("n_docs")),
         **{f"{m}_pmw": _pmw(m) for m in LEXICON_NAMES},
         **{f"{m}_excess_pmw": _pmw(m) - _pmw(f"base_{m}", "base_words") for m in EXCESS_MARKERS},
-        "threshold": F.lit(calibration.threshold),
-        "tpr": F.lit(c.tpr),
-        "fpr": F.lit(c.fpr),
-        "calibration": F.lit(calibration.label),
-        "replicates": F.lit(options.replicates),
-        "model_id": F.lit(model_id),
+        "measurable": F.coalesce("measurable", F.lit(False)),
+        "not_measurable": F.when(F.col("measurable").isNull(), F.concat(F.col("n_scored").cast("string"),
+                                                                        F.lit(" scored pages")))
+        .otherwise(F.col("not_measurable")),
+        "estimator": F.lit(provenance.default),
+        "threshold": F.lit(provenance.threshold),
+        "llm_component": F.lit(provenance.llm_component),
+        "estimators": F.lit(versions()),
+        "binning": F.lit(provenance.binning),
+        "word_model": F.lit(provenance.word_model),
+        "replicates": F.lit(provenance.replicates),
+        "model_id": F.lit(provenance.model_id),
         "code_version": F.lit(code_version()),
-        "run_id": F.lit(run_id),
+        "run_id": F.lit(provenance.run_id),
     }
     return rows.select([extra.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in STATS.fields])
 
@@ -242,47 +288,144 @@ def top_domains(docs: DataFrame, n: int) -> list[str]:
     return [r[0] for r in counts.orderBy(F.desc("count"), "registered_domain").limit(n).collect()]
 
 
+def scores_model(config: Config, model_id: str) -> tuple[str, float]:
+    """(model file, threshold): the model the scores came from (it scores the labelled texts too)."""
+    model, threshold = model_threshold(config)
+    if file_model_id(model) != model_id:
+        raise StatsError(f"the scores come from model {model_id} but {model} is {file_model_id(model)}: the LLM "
+                         "component must be scored by the same model; pass that model's file with --model")
+    return model, threshold
+
+
+def labelled_folder(options) -> Path | None:
+    """--stats-labeled, else ../shared/data/labeled when it is there."""
+    if options.labeled:
+        folder = Path(options.labeled)
+        if not folder.is_dir() or not any(folder.glob("*.jsonl")):
+            raise StatsError(f"--stats-labeled {folder}: not a folder of labelled *.jsonl")
+        return folder
+    return DEFAULT_DATA if DEFAULT_DATA.is_dir() else None
+
+
+def llm_texts(options, labeled: Path | None) -> list[LabelledText]:
+    """The LLM component's texts: --llm-texts, else the default set; StatsError when there are none."""
+    texts = read_llm_texts(options.llm_texts) if options.llm_texts else default_llm_texts(labeled)
+    if not texts:
+        raise StatsError("no labelled LLM text for the LLM component: pass --llm-texts FILE (JSONL with text, "
+                         "generator, group) or --stats-labeled DIR")
+    return texts
+
+
+def _rate(scored: ScoredTexts, llm: bool, threshold: float) -> float | None:
+    part = scored.frame[scored.frame.scored & (scored.frame.llm == llm)]
+    return float((part.p_llm >= threshold).mean()) if len(part) else None
+
+
 def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     """Compute the stats table over every crawl of the warehouse; write parquet, CSV and JSON."""
     options, warehouse = config.stats, config.warehouse
     if options.replicates < 1 or not 0 < options.level < 1:
         raise StatsError(f"--replicates must be >= 1 and --level in (0, 1); got {options.replicates}, "
                          f"{options.level}")
+    default = estimator(options.estimator)
     _say("checking that every crawl is deduplicated and classified")
     joined, per_crawl = join_inputs(spark, warehouse)
     model_id = check_inputs(warehouse, per_crawl)
-    calibration = resolve_calibration(spark, config, model_id)
-    c = calibration.counts
-    _say(f"calibration {calibration.label}: TPR {c.tpr:.4f} ({c.true_positives}/{c.positives}), "
-         f"FPR {c.fpr:.4f} ({c.false_positives}/{c.negatives})")
-    check_schema_versions(spark, warehouse, ["stats"])
+    model, threshold = scores_model(config, model_id)
+    binning = Binning(threshold)
+    pre = tuple(r["crawl"] for r in per_crawl if is_pre_chatgpt(r["crawl"]))
+    labeled = labelled_folder(options)
+    llm_scored = score_texts(llm_texts(options, labeled), model)
+    _say(f"LLM component: {llm_scored.describe(True)}")
+    joined = with_domains(joined).persist()
+    word_model = fit_word_model(spark, warehouse, joined, llm_scored, pre) if options.word_frequency else None
+    joined = with_word_scores(spark, warehouse, joined, word_model)
+    settings = Settings(replicates=options.replicates, level=options.level)
+    groups, _ = llm_scored.grouped(binning, True)
+    llm = llm_component(groups, settings.replicates, np.random.default_rng(row_seed(options.bootstrap_seed, ("llm",))),
+                        settings.generator_draw, llm_scored.group_words(True, word_model) if word_model else None)
+    context = SliceContext(binning, settings, default.name, options.bootstrap_seed, llm, pre)
+    tpr, fpr = _rate(llm_scored, True, threshold), None
+    if not pre:
+        context, fpr = _labelled_fallback(context, labeled, model, threshold)
+    record_schema_version(spark, warehouse, "stats")
     domains = top_domains(read_documents(spark, warehouse), options.top_domains)
-    _say(f"{len(per_crawl)} crawls, {sum(r['n_docs'] for r in per_crawl)} documents; "
+    _say(f"{len(per_crawl)} crawls ({len(pre)} pre-ChatGPT), {sum(r['n_docs'] for r in per_crawl)} documents; "
          f"{len(domains)} registered domains get their own rows")
 
-    pages = page_rows(joined, domains, calibration.threshold)
-    grouped = per_domain(pages, options, calibration).groupBy(*STATS_KEY)
-    # Kept once computed: the baseline and the rows both read them, and the bootstrap must run once.
-    rows = bootstrap(grouped, calibration, options).persist()
+    pages = page_rows(joined, domains, binning).persist()
+    raw_cells = row_cells(pages).persist()
+    if pre:
+        # The views' `all` slices of the pre-ChatGPT crawls: the human component of thin slices, and the FPR.
+        fallback = raw_cells.where((F.col("time_slice") == "crawl") & (F.col("dimension") == "all")
+                               & F.col("crawl").isin(list(pre))).select("view", "crawl", "bucket", "cell", "n", "s")
+        context = dataclasses.replace(context, fallback=fallback.toPandas())
+        base = context.fallback[context.fallback["view"] == "captures"]
+        fpr = float(base["n"][base["cell"] % binning.bins >= binning.below].sum() / max(base["n"].sum(), 1))
+    site_cutoff = (fpr or 0.0) + SITE_LLM_SHARE * ((tpr or 1.0) - (fpr or 0.0))
+    totals = row_totals(pages, options.min_site_docs, site_cutoff).persist()
+    cells = raw_cells.join(totals.select(*STATS_KEY, F.col("n_scored_domains").alias("n_domains")), list(STATS_KEY))
     out = table_path(warehouse, "stats")
-    _say(f"aggregating per domain and bootstrapping every row ({options.replicates} replicates)")
+    _say(f"estimating every row with {', '.join(ESTIMATORS)} ({options.replicates} replicates)")
+    rows = estimates(cells, context).persist()
     with stage_progress(spark, "stats", unit="tasks"):
         n_rows = rows.count()
-    _say(f"writing {n_rows} rows to {out}")
-    table = finish_rows(rows, crawl_frame(spark, per_crawl), calibration, options, model_id, config.run_id)
+    provenance = Provenance(threshold, llm_scored.describe(True), binning.fingerprint,
+                            word_model.fingerprint if word_model else None, options.replicates, default.name,
+                            model_id, config.run_id)
+    table = finish_rows(totals, rows, crawl_frame(spark, per_crawl), provenance)
     table.coalesce(1).sortWithinPartitions(*STATS_KEY).write.mode("overwrite").parquet(out)
-    rows.unpersist()
+    _say(f"wrote {n_rows} estimated rows to {out}")
+    for frame_ in (rows, raw_cells, totals, pages, joined):
+        frame_.unpersist()
 
     frame, csv_path, json_path = _write_copies(spark, out)
     headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
-    control = negative_control(headline, calibration)
+    control = negative_control(headline, default.column)
     _warn(control)
-    columns = ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high", "pre_chatgpt")
+    human = headline["human_baseline"].dropna()
     return StatsResult(
         negative_control=control, stats=out, csv=csv_path, json=json_path, rows=len(frame), model_id=model_id,
-        calibration=calibration.summary(),
-        crawls={r.crawl: CrawlEstimate(**{k: _plain(getattr(r, k)) for k in columns}) for r in headline.itertuples()},
+        components=Components(default.name, threshold, provenance.llm_component,
+                              str(human.iloc[-1]) if len(human) else "none", tpr, fpr),
+        crawls={r["crawl"]: crawl_estimate(r) for r in headline.to_dict("records")},
     )
+
+
+def _labelled_fallback(context: SliceContext, labeled: Path | None, model: str,
+                       threshold: float) -> tuple[SliceContext, float | None]:
+    """Without a pre-ChatGPT crawl: labelled human text (held-out groups) as every row's human component."""
+    texts = heldout_texts(labeled, llm=False)
+    if not texts:
+        _say("no pre-ChatGPT crawl in the warehouse and no labelled human text: no row can be estimated; add a "
+             "crawl up to CC-MAIN-2022-40 or pass --stats-labeled DIR")
+        return context, None
+    scored = score_texts(texts, model, seed="human-fallback")
+    groups, _ = scored.grouped(context.binning, False)
+    label = (f"labelled human text, not this web (the warehouse has no pre-ChatGPT crawl): "
+             f"{scored.describe(False)}")
+    _say(f"human component: {label}")
+    return dataclasses.replace(context, labelled_human=groups, labelled_label=label), _rate(scored, False, threshold)
+
+
+def crawl_estimate(row: dict) -> CrawlEstimate:
+    """A crawl's headline row as the stats stage returns it."""
+    return CrawlEstimate(
+        **{k: _plain(row[k]) for k in ("n_docs", "n_scored", "raw_share", "prevalence", "ci_low", "ci_high",
+                                       "pre_chatgpt", "measurable", "not_measurable")},
+        estimators={c: tuple(_plain(row[f"{c}{p}"]) for p in ("", "_low", "_high")) for c in ESTIMATOR_COLUMNS},
+    )
+
+
+def negative_control(headline: pd.DataFrame, column: str) -> dict[str, NegativeControl]:
+    """Per pre-ChatGPT crawl: the default estimator's share (its `column`) against the other pre-ChatGPT
+    crawls, measurable or not, and whether it is near zero (leakwatch.estimators.rules.near_zero)."""
+    checks = {}
+    for r in headline[headline.pre_chatgpt].to_dict("records"):
+        share, low, high = (_plain(r[f"{column}{part}"]) for part in ("", "_low", "_high"))
+        checks[r["crawl"]] = NegativeControl(share, low, high, near_zero(share, low), r["human_baseline"],
+                                             bool(r["measurable"]))
+    return checks
 
 
 def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str]:
@@ -300,11 +443,18 @@ def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str
 
 def _warn(control: dict[str, NegativeControl]) -> None:
     for crawl, check in control.items():
-        if not check.fits:
-            _say(f"negative control: pre-ChatGPT crawl {crawl} flags {check.raw_share:.1%} of its scored pages "
-                 f"but the calibration's FPR is {check.fpr:.1%}: its human texts are not like this warehouse's "
-                 "pages, so every prevalence is biased (down if the crawl flags less, up if more); pass an "
-                 "--fpr-slice or a --calibration FILE measured on pages like these")
+        if check.near_zero:
+            continue
+        read = ("no estimate" if check.share is None
+                else f"{check.share:.1%} (CI {check.ci_low:.1%}-{check.ci_high:.1%})")
+        if check.failed:
+            _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} reads {read} against {check.baseline}: "
+                 "its human pages are not like the baseline's, so every estimate of this warehouse may be biased; "
+                 "the report says so")
+        else:
+            _say(f"WARNING negative control: pre-ChatGPT crawl {crawl} is not measurable ({read}) against "
+                 f"{check.baseline}: nothing shows how far from zero this warehouse's estimates read; the report "
+                 "says so")
 
 
 def _plain(value):

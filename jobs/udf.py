@@ -1,23 +1,23 @@
 """Every pandas function Spark runs in its Python workers, in one place: classify's scoring UDF,
-dedup's MinHash signatures (mapInPandas) and stats' bootstrap per row (applyInPandas). Each wraps
-plain functions of udfs/ and leakwatch.estimators around Arrow batches; the jobs call these.
+dedup's MinHash signatures (mapInPandas), stats' estimation per slice (applyInPandas) and the
+word-frequency estimator's counts and page scores. Each wraps plain functions of udfs/ and
+leakwatch.estimators around Arrow batches; the jobs call these.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from pyspark import SparkFiles
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.group import GroupedData
+from pyspark.sql.types import DoubleType
 
-from leakwatch.estimators.base import estimator_class
-from leakwatch.estimators.calibration import ResolvedCalibration
-from leakwatch.estimators.options import StatsOptions
-from leakwatch.schemas.tables import BOOTSTRAP_ROWS, SCORES_UDF, SCORES_UDF_COLUMNS, SIGNATURE_DDL, STATS_KEY
-from leakwatch.schemas.values import LEXICON_NAMES
+from leakwatch.estimators.rows import SliceContext, estimate_rows
+from leakwatch.estimators.wordfreq import WordModel, distinct_words
+from leakwatch.schemas.tables import ESTIMATE_ROWS, SCORES_UDF, SCORES_UDF_COLUMNS, SIGNATURE_DDL, STATS_KEY
 from leakwatch.udfs.classifier import score_frame
 from leakwatch.udfs.markers import marker_frame
 from leakwatch.udfs.minhash import DedupOptions, signature_frames
@@ -39,36 +39,41 @@ def signatures(docs: DataFrame, options: DedupOptions) -> DataFrame:
     return docs.mapInPandas(lambda frames: signature_frames(frames, options), SIGNATURE_DDL)
 
 
-def row_seed(seed: int, key: tuple) -> int:
-    """A 64-bit seed from the run's seed and a row's key: the same row gets the same draws on any cluster."""
-    return int.from_bytes(hashlib.sha256(repr((seed, *key)).encode("utf-8")).digest()[:8], "big")
+def estimates(cells: DataFrame, context: SliceContext) -> DataFrame:
+    """One ESTIMATE_ROWS row per row key, from the cells of each slice (view x dimension x value)."""
+    columns = ESTIMATE_ROWS.fieldNames()
+
+    def one_slice(frame: pd.DataFrame) -> pd.DataFrame:
+        # Cells arrive in partition order; sorted, every sum (and so every draw) is the same on any cluster.
+        frame = frame.sort_values(["bucket", "cell", *STATS_KEY], kind="stable")
+        return estimate_rows(frame, context)[columns]
+
+    return cells.groupBy("view", "dimension", "value").applyInPandas(one_slice, ESTIMATE_ROWS)
 
 
-def bootstrap_rows(calibration: ResolvedCalibration, options: StatsOptions):
-    """The applyInPandas function: one row key's domains -> that row's totals, estimate and CI."""
-    estimator = estimator_class(options.estimator)(calibration.counts, options.replicates, options.level)
-    seed = options.bootstrap_seed
-
-    def one_row(domains: pd.DataFrame) -> pd.DataFrame:
-        # Rows arrive in partition order; sorting makes each domain's bootstrap weights reproducible.
-        domains = domains.sort_values("domain_key", kind="stable")
-        key = tuple(domains[k].iloc[0] for k in STATS_KEY)
-        est = estimator.estimate(domains["scored"].to_numpy(), domains["flagged"].to_numpy(), row_seed(seed, key))
-        n_scored = int(domains["scored"].sum())
-        out = dict(zip(STATS_KEY, key, strict=True))
-        out.update({
-            "n_docs": int(domains["n_docs"].sum()), "n_domains": len(domains), "n_scored": n_scored,
-            "n_flagged": int(domains["flagged"].sum()),
-            **{n: int(domains[n].sum()) for n in ("n_sites", "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)},
-            "mean_p_llm": float(domains["p_llm"].sum()) / n_scored if n_scored else None,
-            **({"raw_share": est.raw_share, "prevalence": est.prevalence, "ci_low": est.ci_low, "ci_high": est.ci_high}
-               if n_scored else dict.fromkeys(("raw_share", "prevalence", "ci_low", "ci_high"))),
-        })
-        return pd.DataFrame([out], columns=BOOTSTRAP_ROWS.fieldNames())
-
-    return one_row
+DOCUMENTS_WORD = ""  # the row of word_document_counts that counts the documents themselves
 
 
-def bootstrap(grouped: GroupedData, calibration: ResolvedCalibration, options: StatsOptions) -> DataFrame:
-    """One BOOTSTRAP_ROWS row per stats row key, from its groups of per-domain totals."""
-    return grouped.applyInPandas(bootstrap_rows(calibration, options), BOOTSTRAP_ROWS)
+def word_document_counts(docs: DataFrame, candidates: Sequence[str]) -> DataFrame:
+    """(word, n): how many documents of `docs` (a `text` column) hold each candidate word, and under the
+    word DOCUMENTS_WORD how many documents there are; counted per Arrow batch, summed by Spark."""
+    wanted = frozenset(candidates)
+
+    def count(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for frame in frames:
+            counts: Counter = Counter({DOCUMENTS_WORD: len(frame)})
+            for text in frame["text"]:
+                counts.update(distinct_words(text) & wanted)
+            yield pd.DataFrame({"word": list(counts), "n": list(counts.values())})
+
+    return docs.select("text").mapInPandas(count, "word string, n long").groupBy("word").agg(F.sum("n").alias("n"))
+
+
+def word_scores(model: WordModel):
+    """The pandas UDF text -> the page's word score under `model`."""
+
+    @F.pandas_udf(DoubleType())
+    def score(text: pd.Series) -> pd.Series:
+        return pd.Series([model.score(t) for t in text], dtype=float)
+
+    return score

@@ -1,12 +1,13 @@
 """`leakwatch validate`: the injection test. Known LLM shares in, the whole pipeline, estimates out.
 
 Only texts the shipped model never trained on are used: the held-out sibling groups of
-leakwatch.training.corpus.read_corpus (the same rule training used). Those groups are split by a hash of their id
-(leakwatch.validation.inject.split_half) into a calibration half, where TP/FP are counted at the model card's
-operating threshold on the text as the pipeline extracts it from the generated page, and an
-injection half, whose texts become the pages of Common-Crawl-like shards at known LLM shares.
-The pipeline then runs with that calibration (`stats.calibration` = OUT/calibration.json), and
-each crawl's estimate is compared with the true share among the pages it scored.
+leakwatch.training.corpus.read_corpus (the same rule training used). Those groups are split by a hash
+of their id (leakwatch.validation.inject.split_half) into a calibration half, whose LLM texts (with the
+project's LLM web pages' calibration split) are the LLM component (`stats.llm_texts` =
+OUT/llm_component.jsonl), and an injection half, whose texts become the pages of Common-Crawl-like
+shards at known LLM shares. The pipeline runs; each crawl's estimates are compared with the true
+share among the pages it scored; then the scored pages are regrouped into leave-one-generator-out
+and drifting crawls for the estimators' bake-off (leakwatch.validation.bakeoff).
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
+from leakwatch.estimators.base import ESTIMATORS, Binning
+from leakwatch.estimators.bootstrap import Settings
+from leakwatch.estimators.components import score_texts
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
+from leakwatch.jobs.stats import with_domains
 from leakwatch.jobs.warehouse import read_documents, table_path
-from leakwatch.schemas.values import VIEWS, is_pre_chatgpt
-from leakwatch.training.corpus import labeled_dir
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS, VIEWS, is_pre_chatgpt
+from leakwatch.training.corpus import Example, labeled_dir
+from leakwatch.validation.bakeoff import BakeoffPages, run_bakeoff, summarise
 from leakwatch.validation.inject import PlannedPage, check_options, prepare_injection, prepare_out
-from leakwatch.validation.measure import compare, format_table, model_threshold, passed, write_result
+from leakwatch.validation.measure import compare, format_bakeoff, format_table, model_threshold, passed, write_result
 
 
 def _say(message: str) -> None:
@@ -66,11 +72,27 @@ def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage
 
 
 def stats_estimates(spark: SparkSession, warehouse: str) -> dict[tuple[str, str], dict]:
-    """(crawl, view) -> raw_share, prevalence, ci_low, ci_high of the stats table's crawl/all rows."""
+    """(crawl, view) -> the estimates of the stats table's crawl/all rows: the default and every estimator's."""
+    columns = ["raw_share", "prevalence", "ci_low", "ci_high", "not_measurable",
+               *(f"{c}{part}" for c in ESTIMATOR_COLUMNS for part in ("", "_low", "_high"))]
     rows = (spark.read.parquet(table_path(warehouse, "stats"))
-            .where("time_slice = 'crawl' AND dimension = 'all'")
-            .select("crawl", "view", "raw_share", "prevalence", "ci_low", "ci_high").collect())
+            .where("time_slice = 'crawl' AND dimension = 'all'").select("crawl", "view", *columns).collect())
     return {(r["crawl"], r["view"]): r.asDict() for r in rows}
+
+
+def bakeoff_pages(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage],
+                  pools: dict[bool, list[Example]]) -> BakeoffPages:
+    """Every scored page of the injected crawls (captures) with its label, source and generator, its text,
+    and its domain bucket as stats made it."""
+    labels = spark.createDataFrame(
+        [(p.crawl, p.url, p.llm, pools[p.llm][p.text_id].generator, pools[p.llm][p.text_id].source) for p in plan],
+        "crawl string, url string, llm boolean, generator string, source string").dropDuplicates(["crawl", "url"])
+    docs = read_documents(spark, warehouse).select("doc_id", "crawl", "url", "text", "registered_domain", "host")
+    scores = spark.read.parquet(table_path(warehouse, "scores")).where("scored").select(
+        "doc_id", "crawl", "p_llm", "n_words")
+    joined = with_domains(docs.join(scores, ["doc_id", "crawl"]).join(F.broadcast(labels), ["crawl", "url"]))
+    frame = joined.select("crawl", "bucket", "p_llm", "n_words", "llm", "generator", "source", "text").toPandas()
+    return BakeoffPages(frame, tuple(sorted(c for c in frame["crawl"].unique() if is_pre_chatgpt(c))))
 
 
 def _truth(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage], crawls: list[tuple[str, float]]):
@@ -85,7 +107,8 @@ def _truth(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage], cra
 
 
 def validate(spark: SparkSession, config: Config, say=_say) -> dict:
-    """Run the injection test (see the module doc); returns the result also written to OUT/validation.json."""
+    """Run the injection test and the bake-off (see the module doc); returns the result also written to
+    OUT/validation.json."""
     options = config.validate
     started = time.monotonic()
     crawls = check_options(options)
@@ -93,28 +116,39 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     model, threshold = model_threshold(config)
     out = Path(options.validation_dir).resolve()
     prepare_out(out)
-    injection = prepare_injection(options, crawls, folder, model, threshold, out, say)
+    injection = prepare_injection(options, crawls, folder, out, say)
     config = config.replace({"warehouse": str(out / "warehouse"),
                              "inputs.paths": tuple(str(p) for p in injection.shards),
-                             "stats.calibration": str(injection.calibration_file)})
+                             "stats.llm_texts": (str(injection.component_file),)})
     pipeline = run_pipeline(spark, config, command="validate", say=say)
     rows = compare(_truth(spark, config.warehouse, injection.plan, crawls), stats_estimates(spark, config.warehouse),
                    options.tolerance)
+    say("bake-off: regrouping the scored pages into leave-one-generator-out and drifting crawls")
+    settings = Settings(replicates=config.stats.replicates, level=config.stats.level)
+    bakeoff = run_bakeoff(bakeoff_pages(spark, config.warehouse, injection.plan, injection.pools),
+                          score_texts(injection.component, model), Binning(threshold), settings,
+                          options.injection_seed)
     result = {
         "labeled": str(folder),
         "model": model,
         "seed": options.injection_seed,
         "docs_per_crawl": options.docs_per_crawl,
+        "human_drift": options.human_drift,
         "tolerance": options.tolerance,
         "rule": "every crawl of the captures view has |estimate - truth_scored| <= tolerance",
         "passed": passed(rows),
-        "calibration": {**injection.counts, "used": "extracted", "file": str(injection.calibration_file)},
+        "estimator": config.stats.estimator,
+        "llm_component": pipeline.stats.components.llm if pipeline.stats else "",
+        "llm_component_file": str(injection.component_file),
         "injection_pool": {"human": len(injection.pools[False]), "llm": len(injection.pools[True])},
         "pages": len(injection.plan),
         "pipeline_seconds": pipeline.seconds,
         "seconds": round(time.monotonic() - started, 1),
         "rows": rows,
+        "bakeoff": summarise(bakeoff).to_dict("records"),
+        "estimators": sorted(ESTIMATORS),
     }
+    bakeoff.to_csv(out / "bakeoff.csv", index=False)
     write_result(out, result)
     return result
 
@@ -126,6 +160,7 @@ def run(config: Config) -> int:
     labeled_dir(config.train.labeled)
     result = validate(get_spark(config.spark, "leakwatch-validate"), config)
     print(format_table(result))
+    print(format_bakeoff(result))
     out = Path(config.validate.validation_dir)
     print(f"validate: {out / 'validation.json'}, report under {out.resolve() / 'warehouse'}/report")
     return 0 if result["passed"] else 1

@@ -79,6 +79,14 @@ def check_schema_versions(spark: SparkSession, warehouse: str, tables: list[str]
     write_text(spark, marker, json.dumps(recorded, indent=1, sort_keys=True))
 
 
+def record_schema_version(spark: SparkSession, warehouse: str, table: str) -> None:
+    """Record this code's schema version of a table that a job rewrites whole (nothing to refuse)."""
+    marker = table_path(warehouse, "_schema_versions.json")
+    recorded = json.loads(read_text(spark, marker) or "{}")
+    recorded[table] = SCHEMA_VERSIONS[table]
+    write_text(spark, marker, json.dumps(recorded, indent=1, sort_keys=True))
+
+
 def overwrite_crawls(frame: DataFrame, path: str) -> None:
     """Write a table partitioned by crawl, replacing only the crawls the frame holds: re-running a crawl
     replaces its rows and keeps the others'. Dynamic partition overwrite is set on this write, whatever

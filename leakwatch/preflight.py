@@ -5,7 +5,7 @@ The flags and TOML values were checked when the config was built (leakwatch.sett
 things around them, cheapest first: Java, the warehouse (not `/`, not a file, writable; its file
 system's connector for s3a:// and the like; the tables a command goes on from; a held lock), the
 inputs (paths, globs, URI schemes, crawl ids against the crawl list, manifests), the model and the
-calibration. Under spark-submit the JVM exists already, and Hadoop itself is asked about the warehouse.
+LLM component's texts. Under spark-submit the JVM exists already, and Hadoop itself is asked about the warehouse.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def check(command: Command, config: Config) -> None:
         from leakwatch.udfs.classifier import resolve_model
 
         resolve_model(config.classify.model)
-    if command.takes("stats.calibration"):
-        check_calibration(config, model_known=command.takes("classify"))
+    if command.takes("stats.llm_texts"):
+        check_components(config)
 
 
 def local_path(uri: str) -> Path | None:
@@ -140,28 +140,16 @@ def check_monthly(config: Config) -> None:
         check_local_lock(str(path), config.monthly.lock_stale_hours)
 
 
-def check_calibration(config: Config, model_known: bool) -> None:
-    """A local calibration file must parse; a card slice is checked against the card of the model the command
-    scores with (`model_known`; stats alone learns the model from the scores, after Spark starts)."""
-    from leakwatch.estimators import calibration as cal
-
+def check_components(config: Config) -> None:
+    """The LLM component's --llm-texts files must read as JSONL texts, and --stats-labeled must be a folder
+    of labelled *.jsonl (the model scores them after Spark starts)."""
     options = config.stats
-    if cal.is_calibration_file(options.calibration):
-        path = local_path(options.calibration)
-        if path is None:
-            return
+    if options.llm_texts:
+        from leakwatch.estimators.components import read_llm_texts
+
+        read_llm_texts(options.llm_texts)
+    folder = local_path(options.labeled) if options.labeled else None
+    if folder is not None and (not folder.is_dir() or not any(folder.glob("*.jsonl"))):
         from leakwatch.errors import StatsError
-        from leakwatch.schemas.calibration import parse_calibration
 
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise StatsError(f"--calibration {options.calibration}: {exc.strerror}: pass a card slice name or an "
-                             "existing JSON file") from exc
-        cal.from_file(parse_calibration(text, str(path)), str(path), options.flag_threshold)
-    elif model_known:
-        from leakwatch.udfs.classifier import resolve_model
-
-        model, model_id = resolve_model(config.classify.model)
-        card, card_path = cal.find_card(model_id, options, str(model))
-        cal.check_can_correct(cal.card_calibration(card, card_path, options))
+        raise StatsError(f"--stats-labeled {options.labeled}: not a folder of labelled *.jsonl")

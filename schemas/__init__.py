@@ -1,2 +1,2 @@
 """Every table's columns (`tables`, StructTypes) and every value set that crosses modules (`values`,
-plain Python, importable without Spark), and the calibration file format (`calibration`)."""
+plain Python, importable without Spark)."""

@@ -19,7 +19,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS, EXCESS_MARKERS, LEXICON_NAMES
 
 SCHEMA_VERSIONS = {
     "documents": 2,  # 2: origin
@@ -29,7 +29,7 @@ SCHEMA_VERSIONS = {
     "lsh_signatures": 1,
     "url_history": 1,
     "scores": 1,
-    "stats": 1,
+    "stats": 2,
 }
 
 DOCUMENTS = StructType(
@@ -177,9 +177,21 @@ STATS = StructType(
         StructField("n_flagged", LongType(), False),  # scored and p_llm >= threshold
         StructField("raw_share", DoubleType(), True),  # n_flagged / n_scored
         StructField("mean_p_llm", DoubleType(), True),
-        StructField("prevalence", DoubleType(), True),  # (raw - FPR) / (TPR - FPR), clipped to [0, 1]
+        StructField("prevalence", DoubleType(), True),  # the default estimator's share; null when not measurable
         StructField("ci_low", DoubleType(), True),
         StructField("ci_high", DoubleType(), True),
+        StructField("estimator", StringType(), False),  # the default estimator (a versioned name)
+        StructField("measurable", BooleanType(), False),
+        StructField("not_measurable", StringType(), True),  # why not: too few pages or domains, too wide, ...
+        # Every estimator's share and interval (a lower bound's interval covers the bound).
+        *[StructField(f"{name}{part}", DoubleType(), True) for name in ESTIMATOR_COLUMNS
+          for part in ("", "_low", "_high")],
+        StructField("human_baseline", StringType(), True),  # where the human component came from
+        StructField("baseline_pages", LongType(), True),
+        # The slice's largest pre-ChatGPT estimate against the other pre-ChatGPT crawls, and whether any
+        # such interval excludes 0: the baseline moved between pre-ChatGPT crawls beyond its noise.
+        StructField("baseline_drift", DoubleType(), True),
+        StructField("baseline_moved", BooleanType(), True),
         StructField("n_sites", LongType(), True),  # hosts with enough scored pages to be judged
         StructField("llm_site_share", DoubleType(), True),  # share of those hosts mostly flagged
         StructField("near_dup_share", DoubleType(), True),  # documents in a cluster of 2 or more
@@ -188,9 +200,12 @@ STATS = StructType(
         *[StructField(f"{name}_pmw", DoubleType(), True) for name in LEXICON_NAMES],
         *[StructField(f"{name}_excess_pmw", DoubleType(), True) for name in EXCESS_MARKERS],
         StructField("threshold", DoubleType(), False),
-        StructField("tpr", DoubleType(), False),
-        StructField("fpr", DoubleType(), False),
-        StructField("calibration", StringType(), False),  # where TPR/FPR came from
+        StructField("tpr", DoubleType(), True),  # the LLM component's share at or above the threshold
+        StructField("fpr", DoubleType(), True),  # the row's human component's share at or above it
+        StructField("llm_component", StringType(), False),  # which labelled LLM texts, how many, generators
+        StructField("estimators", StringType(), False),  # every estimator's versioned name
+        StructField("binning", StringType(), False),  # cells: length strata x score bins
+        StructField("word_model", StringType(), True),  # the word-frequency estimator's vocabulary
         StructField("replicates", IntegerType(), False),
         StructField("model_id", StringType(), True),
         StructField("minhash_fingerprint", StringType(), True),
@@ -204,13 +219,16 @@ STATS = StructType(
 # The key of a stats row: time slice, period, crawl, view, dimension and value.
 STATS_KEY = ("time_slice", "period", "crawl", "view", "dimension", "value")
 
-# What the stats job's bootstrap (an applyInPandas function, one call per row key) returns: the row's
-# totals and its estimate; the job then adds rates, baselines and provenance to make a STATS row.
-BOOTSTRAP_ROWS = StructType(
+# What the stats job's estimation (an applyInPandas function, one call per view x dimension x value, every
+# crawl and month of it) returns per row key; the job joins it to the row's totals.
+ESTIMATE_ROWS = StructType(
     [StructField(k, StringType(), False) for k in STATS_KEY]
-    + [StructField(n, LongType(), False) for n in ("n_docs", "n_domains", "n_scored", "n_flagged", "n_sites",
-                                                  "llm_sites", "near_dup", "n_words", *LEXICON_NAMES)]
-    + [StructField(n, DoubleType(), True) for n in ("mean_p_llm", "raw_share", "prevalence", "ci_low", "ci_high")]
+    + [StructField(n, DoubleType(), True) for n in ("prevalence", "ci_low", "ci_high")]
+    + [StructField("measurable", BooleanType(), False), StructField("not_measurable", StringType(), True)]
+    + [StructField(f"{name}{part}", DoubleType(), True) for name in ESTIMATOR_COLUMNS for part in ("", "_low", "_high")]
+    + [StructField("human_baseline", StringType(), True), StructField("baseline_pages", LongType(), True),
+       StructField("baseline_drift", DoubleType(), True), StructField("baseline_moved", BooleanType(), True),
+       StructField("tpr", DoubleType(), True), StructField("fpr", DoubleType(), True)]
 )
 
 # What dedup's signature function (mapInPandas) returns per document.

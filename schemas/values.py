@@ -33,6 +33,12 @@ UNKNOWN = "unknown"
 # One count column per lexicon in the scores table (the lexicon file must define exactly these), and
 # the markers whose excess over the pre-ChatGPT rate the stats table reports (the neutral control has none).
 LEXICON_NAMES = ("chatbot_leftovers", "llm_style_words", "neutral_control")
+# The stats table's columns of each prevalence estimator (leakwatch.estimators: COLUMN, COLUMN_low,
+# COLUMN_high), in the order they appear; a test checks them against the registry.
+ESTIMATOR_COLUMNS = ("mle", "hdy", "bound", "acc", "wordfreq")
+# A warehouse built from synthetic shards with a known truth (the demo's) holds this file at its root:
+# {"source": ..., "crawls": {crawl: true LLM share of its scored pages}}; the report shows it.
+SYNTHETIC_TRUTH = "synthetic_truth.json"
 EXCESS_MARKERS = ("chatbot_leftovers", "llm_style_words")
 
 # Why a record was not kept. Every record of an input file ends up kept, skipped for one of

@@ -1,4 +1,4 @@
-"""Settings of the stats stage: which estimator, its calibration, the bootstrap and the table's dimensions."""
+"""Settings of the stats stage: the default estimator, the components, the bootstrap and the table's dimensions."""
 
 from __future__ import annotations
 
@@ -7,29 +7,35 @@ from dataclasses import dataclass
 from leakwatch.estimators.base import ESTIMATORS
 from leakwatch.settings import at_least, between, setting, strictly_between
 
+# Chosen on benchmarks/estimator_coverage.py (README, Stats): as accurate as mle_v1, and its interval
+# kept >= 90% coverage when the human mix drifts (0.927 against mle_v1's 0.886).
+DEFAULT_ESTIMATOR = "hdy_v1"
+
 
 @dataclass(frozen=True)
 class StatsOptions:
-    """The estimate, its calibration and its interval, and the dimensions of the stats table."""
+    """The estimators, their components and intervals, and the dimensions of the stats table."""
 
-    estimator: str = setting("adjusted_cc_v1", "prevalence estimator (a registered name)", choices=tuple(ESTIMATORS))
+    estimator: str = setting(DEFAULT_ESTIMATOR, "the estimator whose share is `prevalence` (every registered one is "
+                             "computed; a lower bound cannot be the default)",
+                             choices=tuple(n for n, e in ESTIMATORS.items() if e.kind == "estimate"))
     replicates: int = setting(1000, "bootstrap replicates per stats row", metavar="B", check=at_least(1))
     bootstrap_seed: int = setting(0, "seed of the bootstrap; each row's draws come from it and the row's key",
                                   metavar="S")
     level: float = setting(0.95, "confidence level of the percentile interval", metavar="L",
                            check=strictly_between(0, 1))
-    flag_threshold: float | None = setting(None, "p_llm at or above which a page is flagged (one of the model card's "
-                                           "calibration thresholds)", metavar="T",
+    flag_threshold: float | None = setting(None, "p_llm at or above which a page is flagged (raw share, ACC, the "
+                                           "site share)", metavar="T",
                                            default_help="the model card's operating threshold", check=between(0, 1))
-    # A slice of the card's calibration table (overall, source:..., generator:..., domain:...) or a
-    # JSON file {"source", "threshold", "tp", "n_pos", "fp", "n_neg"} (written by `leakwatch validate`).
-    calibration: str = setting("overall", "TPR/FPR source: a slice of the model card's calibration table, or a JSON "
-                               "file with source, threshold, tp, n_pos, fp, n_neg", metavar="SLICE|FILE")
-    # The default is the card's real pre-ChatGPT web pages: the research corpora's human texts are not web pages.
-    fpr_slice: str = setting("source:web-cc2019", "card slice FPR comes from ('same': the --calibration slice); "
-                             "ignored with a calibration FILE", metavar="SLICE")
-    card: str | None = setting(None, "model card JSON", metavar="PATH",
-                               default_help="the *.card.json beside the model whose id the scores carry")
+    llm_texts: tuple[str, ...] = setting((), "JSONL files of LLM-written texts (text, generator, group) that make the "
+                                         "LLM component instead of the default", metavar="FILE", nargs="+",
+                                         default_help="the held-out LLM groups of --stats-labeled and the "
+                                         "calibration split of udfs/data/llm_pages_web.jsonl")
+    labeled: str | None = setting(None, "labelled folder (*.jsonl) whose held-out groups join the LLM component "
+                                  "and, for a warehouse without pre-ChatGPT crawls, make the human one",
+                                  flags=("--stats-labeled",), metavar="DIR",
+                                  default_help="../shared/data/labeled beside the repository, when present")
+    word_frequency: bool = setting(True, "compute the word-frequency estimator (two passes over the page text)")
     top_domains: int = setting(50, "registered domains with the most documents over the series that get their own "
                                "rows", metavar="N", check=at_least(0))
     min_site_docs: int = setting(10, "scored pages a host needs to count in the site share", metavar="N",

@@ -6,11 +6,12 @@ import sys
 from typing import TextIO
 
 from leakwatch.jobs.results import PipelineResult, StatsResult
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS
 
 # The per-crawl headline: the captures view of every page, all dimensions together.
 HEADLINE_COLUMNS = ("crawl", "era", "pages", "covered", "flagged", "estimate", "95% CI")
-# The demo's: the true LLM share of the pages the classifier scores beside the estimate.
-DEMO_COLUMNS = ("crawl", "era", "pages", "truth", "estimate", "95% CI", "flagged")
+# The demo's: the true LLM share of the pages the classifier scores beside the estimate, and every estimator's.
+DEMO_COLUMNS = ("crawl", "era", "scored", "truth", "estimate", "95% CI", *ESTIMATOR_COLUMNS)
 
 
 def _pct(value: float | None) -> str:
@@ -22,15 +23,20 @@ def headline_rows(stats: StatsResult) -> list[dict[str, str]]:
     rows = []
     for crawl, r in sorted(stats.crawls.items()):
         covered = r.n_scored / r.n_docs if r.n_docs else None
-        rows.append({
+        row = {
             "crawl": crawl,
             "era": "pre-ChatGPT" if r.pre_chatgpt else "post",
             "pages": str(r.n_docs),
+            "scored": str(r.n_scored),
             "covered": _pct(covered),
             "flagged": _pct(r.raw_share),
-            "estimate": _pct(r.prevalence),
+            "estimate": _pct(r.prevalence) if r.measurable else "not measurable",
             "95% CI": "-" if r.ci_low is None else f"{_pct(r.ci_low)} - {_pct(r.ci_high)}",
-        })
+        }
+        for column, (share, low, high) in r.estimators.items():
+            shown = "-" if share is None else _pct(share)
+            row[column] = shown if low is None else f"{shown} ({_pct(low)}-{_pct(high)})"
+        rows.append(row)
     return rows
 
 

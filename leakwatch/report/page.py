@@ -24,6 +24,7 @@ from leakwatch.report.charts import (
     month_rows,
     png,
 )
+from leakwatch.report.estimates import HOW_TO_READ, estimate_text, estimators_table, summary, warnings
 from leakwatch.report.format import (
     ci,
     count,
@@ -53,23 +54,6 @@ img { max-width: 100%; height: auto; } .note { background: #fff8e5; padding: 0.5
 code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
-HOW_TO_READ = """
-<p>The classifier gives every English page of at least 50 words a probability of being LLM-written;
-a page is <em>flagged</em> when that probability reaches the operating threshold. The flagged share
-(<em>raw share</em>) is not the prevalence: the classifier misses LLM text and flags human text at
-rates measured on labelled data (TPR and FPR below). The <em>prevalence</em> corrects for both:
-(raw share &minus; FPR) / (TPR &minus; FPR), clipped to [0, 1]. The 95% confidence interval comes
-from a bootstrap that resamples whole registered domains (pages of one site are not independent)
-and redraws TPR and FPR from their calibration counts; it covers sampling and calibration
-uncertainty, not a calibration set that is unlike the web pages measured.</p>
-<p>Crawls up to CC-MAIN-2022-40 were captured before ChatGPT's release: they are the
-<em>negative control</em>. Their prevalence should be near zero; where it is not, the correction
-(most likely the FPR) does not fit these pages, and later crawls carry the same bias.
-<em>Coverage</em> is the share of pages that could be scored; the estimate speaks for those only.
-Views: <em>captures</em> counts every page, <em>unique</em> one page per near-duplicate cluster,
-<em>first_seen</em> only content not seen in an earlier crawl.</p>
-"""
-
 PROVENANCE_COLUMNS = ("model_id", "minhash_fingerprint", "extractor_version", "lexicon_version", "code_version",
                       "run_id")
 
@@ -85,7 +69,8 @@ class Health:
 
 def _provenance(stats: pd.DataFrame, config: Config, generated_at: str) -> str:
     rows = []
-    for column in ("threshold", "tpr", "fpr", "calibration", "replicates", *PROVENANCE_COLUMNS):
+    for column in ("estimator", "estimators", "threshold", "tpr", "fpr", "llm_component", "binning", "word_model",
+                   "replicates", *PROVENANCE_COLUMNS):
         shown = pct if column in ("tpr", "fpr") else str  # rates read as the shares they are
         values = sorted({shown(v) for v in stats[column] if not is_missing(v)}) if column in stats else []
         rows.append([text_cell(column), text_cell(", ".join(values) or "n/a")])
@@ -103,12 +88,13 @@ def _headline_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
         cells = [text_cell(r.crawl), text_cell(r.crawl_date or "n/a"), text_cell(era),
                  num_cell(r.n_docs, count(r.n_docs)), num_cell(r.n_scored, count(r.n_scored)),
                  num_cell(r.coverage, pct(r.coverage)), num_cell(r.raw_share, pct(r.raw_share)),
-                 num_cell(r.prevalence, pct(r.prevalence)), num_cell(r.ci_low, pct(r.ci_low)),
-                 num_cell(r.ci_high, pct(r.ci_high))]
+                 num_cell(r.prevalence, pct(r.prevalence)) if r.measurable else text_cell(estimate_text(r._asdict())),
+                 num_cell(r.ci_low, pct(r.ci_low)), num_cell(r.ci_high, pct(r.ci_high)),
+                 text_cell(r.human_baseline)]
         row_class = ' class="pre"' if r.pre_chatgpt else ""
         body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
     headers = ["crawl", "crawl date", "era", "pages", "scored", "coverage", "raw share", "prevalence",
-               "CI low", "CI high"]
+               "CI low", "CI high", "human baseline"]
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     rows_html = "\n".join(body)
     return f'<table id="headline"><thead><tr>{head}</tr></thead>\n<tbody>\n{rows_html}\n</tbody></table>'
@@ -192,44 +178,32 @@ def _figure(name: str, alt: str) -> str:
     return f'<p><img src="{esc(name)}" alt="{esc(alt)}"></p>'
 
 
-def _summary(headline: pd.DataFrame, crawls: pd.DataFrame) -> str:
-    rows = crawls[["crawl"]].merge(headline, on="crawl")
-    if rows.empty:
-        return '<p class="note">The stats table has no crawl rows yet: nothing to report.</p>'
-    latest = rows.iloc[-1]
-    text = (f"In <strong>{esc(latest['crawl'])}</strong>, an estimated <strong>{esc(pct(latest['prevalence']))}"
-            f"</strong> of scored pages were LLM-written (95% CI {esc(ci(latest['ci_low'], latest['ci_high']))}; "
-            f"{esc(count(latest['n_scored']))} of {esc(count(latest['n_docs']))} pages scored).")
-    pre = rows[rows["pre_chatgpt"]]
-    if pre.empty:
-        text += (' <span class="note">This warehouse has no pre-ChatGPT crawl (&le; CC-MAIN-2022-40), so the '
-                 "negative control is missing: add one to see how far from zero the method reads where the truth "
-                 "is zero.</span>")
-    else:
-        text += (f" Negative control, {len(pre)} pre-ChatGPT crawl{'s' if len(pre) > 1 else ''}: "
-                 + ", ".join(f"{esc(r.crawl)} {esc(pct(r.prevalence))}" for r in pre.itertuples())
-                 + " (should be near 0%).")
-    return f'<p class="lead">{text}</p>'
-
-
 def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, config: Config,
-           generated_at: str) -> dict[str, bytes]:
-    """Every file of the report (index.html, charts, stats copies) by name; no I/O."""
+           generated_at: str, synthetic: dict | None = None) -> dict[str, bytes]:
+    """Every file of the report (index.html, charts, stats copies) by name; no I/O. `synthetic` is the truth
+    of a warehouse built from synthetic shards (schemas.values.SYNTHETIC_TRUTH), shown beside the estimates."""
     files: dict[str, bytes] = {}
     crawls = crawl_order(stats)
     headline = headline_rows(stats)
     latest = crawls["crawl"].iloc[-1] if len(crawls) else None
-    sections = [f"<h1>How much of the crawl is LLM-written?</h1>"
+    truth = synthetic["crawls"] if synthetic else None
+    title = "How much of the crawl is LLM-written?" + (" (synthetic demo data)" if synthetic else "")
+    sections = [f"<h1>{esc(title)}</h1>"
                 f'<p class="muted">leakwatch report · warehouse {esc(config.warehouse)} · generated '
                 f'{esc(generated_at)} UTC · data: <a href="stats.csv">stats.csv</a>, '
                 '<a href="stats.json">stats.json</a></p>',
-                _summary(headline, crawls), "<h2>How to read this</h2>", HOW_TO_READ]
+                warnings(headline, stats, synthetic), summary(headline, crawls, truth),
+                "<h2>How to read this</h2>", HOW_TO_READ]
 
     sections.append("<h2>Prevalence over crawls</h2>")
     if headline["prevalence"].notna().any():
         files["prevalence.png"] = png(chart_headline(stats, crawls))
         sections.append(_figure("prevalence.png", "estimated LLM share per crawl with 95% confidence band"))
     sections.append(_headline_table(headline, crawls))
+    sections += ["<h2>Every estimator</h2><p>Each estimator's share and 95% interval (a bound's interval is the "
+                 "bound's), the spread between the estimates (how much they disagree), "
+                 + ("the true share of these synthetic pages, " if truth is not None else "")
+                 + "and whether the row is measurable.</p>", estimators_table(headline, crawls, truth)]
 
     sections.append("<h2>Three views</h2><p>The same estimate over every capture, over one page per "
                     "near-duplicate cluster, and over content first seen in that crawl.</p>")

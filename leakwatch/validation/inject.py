@@ -4,8 +4,9 @@ shards they are written to, and the checks of validate's settings and output fol
 `leakwatch validate` (jobs/validate.py) uses only labelled texts whose sibling group the shipped
 model never trained on (`Example.heldout` of leakwatch.training.corpus: udfs.classifier.is_heldout,
 plus the eval-only sources). It splits those groups, by a hash of the group id, into a calibration
-half (TPR and FPR are measured there) and an injection half (its texts become the pages whose LLM
-share is estimated), so the correction is never measured on the texts it corrects.
+half (its LLM texts join the LLM component the estimators compare with) and an injection half (its
+texts become the pages whose LLM share is estimated), so no estimate is compared with its own texts.
+The human component is the injected pre-ChatGPT crawls themselves, as in real use.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import math
 import random
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -21,11 +23,10 @@ from pathlib import Path
 
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.schemas.calibration import write_calibration
+from leakwatch.estimators.components import LabelledText, shipped_llm_pages, write_llm_texts
 from leakwatch.schemas.values import is_pre_chatgpt
 from leakwatch.settings import setting
 from leakwatch.training.corpus import Example, read_corpus
-from leakwatch.validation.measure import CALIBRATION_FILE, calibrate
 from leakwatch.validation.pages import Page, page_html, write_shard
 
 CALIBRATION = "calibration"
@@ -43,13 +44,14 @@ TLDS = ("com", "org", "net", "co.uk", "de", "info")
 CRAWL_SECONDS = 10 * 86400
 # A folder validate wrote holds this file; validate refuses to clear a folder without it.
 MARKER = ".leakwatch-validate"
+COMPONENT_FILE = "llm_component.jsonl"  # the LLM component's texts, as `leakwatch stats --llm-texts` reads them
 
 
 @dataclass(frozen=True)
 class ValidateOptions:
     """The injection test: its output folder, the crawls it builds, and what passes."""
 
-    validation_dir: str | None = setting(None, "output folder (required): shards/, warehouse/, calibration.json, "
+    validation_dir: str | None = setting(None, "output folder (required): shards/, warehouse/, llm_component.jsonl, "
                                          "pages.csv, validation.json and .csv", metavar="DIR")
     crawls: tuple[str, ...] = setting(DEFAULT_CRAWLS, "crawl ids to build", nargs="+", metavar="ID")
     shares: tuple[float, ...] = setting(DEFAULT_SHARES, "LLM share of each crawl's pages, one per --crawls",
@@ -61,6 +63,9 @@ class ValidateOptions:
     recrawl_share: float = setting(0.2, "share of a crawl's human pages re-captured from earlier crawls", metavar="X")
     near_dup_share: float = setting(0.05, "share of a crawl's pages that are templated near-copies", metavar="X")
     pages_per_shard: int = setting(1000, "pages per WARC shard", metavar="N")
+    human_drift: float = setting(0.0, "tilt of the human pages' mix over their sources from the first crawl to the "
+                                 "last (0: the same mix in every crawl; 1: each source's weight changes up to e-fold)",
+                                 metavar="X")
 
 
 def split_half(group: str, seed: int) -> str:
@@ -103,14 +108,36 @@ def _cycle(n: int, rng: random.Random) -> Iterator[int]:
         yield from order
 
 
+def _human_draw(sources: Sequence[str], drift: float, rng: random.Random) -> Callable[[float], int]:
+    """A function of the crawl's place t in [-1, 1] that returns the next human pool index. Without drift
+    every text comes up in turn; with drift, source s is drawn with weight exp(drift * z_s * t), z_s = +1
+    or -1 alternately over the sorted sources, so the human mix moves from crawl to crawl."""
+    if not drift:
+        cycle = _cycle(len(sources), rng)
+        return lambda t: next(cycle)
+    names = sorted(set(sources))
+    members = {name: [i for i, s in enumerate(sources) if s == name] for name in names}
+    cycles = {name: _cycle(len(members[name]), rng) for name in names}
+    sizes = [len(members[name]) for name in names]
+
+    def draw(t: float) -> int:
+        weights = [n * math.exp(drift * (1 if k % 2 else -1) * t) for k, n in enumerate(sizes)]
+        name = rng.choices(names, weights)[0]
+        return members[name][next(cycles[name])]
+
+    return draw
+
+
 def plan_crawls(
-    n_human: int, n_llm: int, crawls: Sequence[tuple[str, float]], docs_per_crawl: int, seed: int,
-    recrawl_share: float = 0.2, near_dup_share: float = 0.05,
+    human_sources: Sequence[str], n_llm: int, crawls: Sequence[tuple[str, float]], docs_per_crawl: int, seed: int,
+    recrawl_share: float = 0.2, near_dup_share: float = 0.05, human_drift: float = 0.0,
 ) -> list[PlannedPage]:
     """Pages of each (crawl, LLM share), oldest crawl first: round(share * docs) LLM pages, the rest
-    human; some human pages are re-crawls of earlier crawls' pages, some pages templated near-copies."""
+    human; some human pages are re-crawls of earlier crawls' pages, some pages templated near-copies.
+    `human_sources` names each human pool text's source; `human_drift` tilts the human mix over them
+    from the first crawl to the last (_human_draw)."""
     rng = random.Random(f"{seed}:plan")
-    pools = {False: _cycle(n_human, rng), True: _cycle(n_llm, rng)}
+    human, llm_cycle = _human_draw(human_sources, human_drift, rng), _cycle(n_llm, rng)
     human_sites = max(2, docs_per_crawl // 8)
     llm_sites = max(1, docs_per_crawl // 25)
     serial = 0
@@ -131,6 +158,7 @@ def plan_crawls(
     earlier_human: list[PlannedPage] = []
     plan: list[PlannedPage] = []
     for ci, (crawl, share) in enumerate(crawls):
+        place = 2 * ci / (len(crawls) - 1) - 1 if len(crawls) > 1 else 0.0
         n_llm_pages = round(share * docs_per_crawl)
         n_human_pages = docs_per_crawl - n_llm_pages
         n_recrawl = min(round(recrawl_share * n_human_pages), len(earlier_human))
@@ -138,7 +166,7 @@ def plan_crawls(
                  for p in rng.sample(earlier_human, n_recrawl)]
         for llm, n in ((False, n_human_pages - n_recrawl), (True, n_llm_pages)):
             n_near = round(near_dup_share * n) if n >= 2 else 0
-            fresh = [PlannedPage(crawl, url(ci, site(llm)), next(pools[llm]), llm, "new", 0,
+            fresh = [PlannedPage(crawl, url(ci, site(llm)), next(llm_cycle) if llm else human(place), llm, "new", 0,
                                  rng.randrange(CRAWL_SECONDS)) for _ in range(n - n_near)]
             near = [PlannedPage(crawl, url(ci, f"www.template{k}.com"), source.text_id, llm, "near_dup",
                                 serial, rng.randrange(CRAWL_SECONDS))
@@ -238,36 +266,35 @@ def write_manifest(path: Path, plan: Sequence[PlannedPage], pools: dict[bool, li
 
 @dataclass(frozen=True)
 class Injection:
-    """The injection test's inputs, written: the plan, the pools its pages come from, the calibration
-    counts and their file, and the shards."""
+    """The injection test's inputs, written: the plan, the pools its pages come from, the LLM component's
+    texts (the calibration half's LLM texts and the project's LLM web pages' calibration split) and their
+    file, and the shards."""
 
     plan: list[PlannedPage]
     pools: dict[bool, list[Example]]
-    counts: dict[str, dict]
-    calibration_file: Path
+    component: list[LabelledText]
+    component_file: Path
     shards: list[Path]
 
 
-def prepare_injection(options: ValidateOptions, crawls: list[tuple[str, float]], folder: Path, model: str,
-                      threshold: float, out: Path, say: Callable[[str], None]) -> Injection:
-    """Split the held-out texts, count the calibration half, plan the crawls, and write OUT/calibration.json,
-    OUT/pages.csv and OUT/shards/."""
+def prepare_injection(options: ValidateOptions, crawls: list[tuple[str, float]], folder: Path, out: Path,
+                      say: Callable[[str], None]) -> Injection:
+    """Split the held-out texts, plan the crawls, and write OUT/llm_component.jsonl, OUT/pages.csv and
+    OUT/shards/."""
     examples = read_corpus(folder)
     half = halves(examples, options.injection_seed)
-    say(f"{len(examples)} labelled texts; held out of training: {len(half[CALIBRATION])} for calibration, "
-        f"{len(half[INJECTION])} to inject")
     pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
+    component = [LabelledText(e.text, True, e.generator, e.group, e.source) for e in half[CALIBRATION] if e.llm]
+    component += shipped_llm_pages()
+    say(f"{len(examples)} labelled texts; held out of training: {len(half[INJECTION])} to inject, "
+        f"{len(component)} LLM texts for the LLM component (with the LLM web pages' calibration split)")
     if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
         raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
                           "held-out texts; it needs both: use more labelled data")
-    counts = calibrate(half[CALIBRATION], model, threshold, options.injection_seed)
-    calibration_file = write_calibration(
-        out / CALIBRATION_FILE, counts["extracted"],
-        f"leakwatch validate: calibration half (seed {options.injection_seed}), extracted page text")
-    say(f"calibration at threshold {threshold}: extracted text {counts['extracted']}, raw text {counts['raw']}")
-    plan = plan_crawls(len(pools[False]), len(pools[True]), crawls, options.docs_per_crawl, options.injection_seed,
-                       options.recrawl_share, options.near_dup_share)
+    component_file = write_llm_texts(out / COMPONENT_FILE, component)
+    plan = plan_crawls([e.source for e in pools[False]], len(pools[True]), crawls, options.docs_per_crawl,
+                       options.injection_seed, options.recrawl_share, options.near_dup_share, options.human_drift)
     write_manifest(out / "pages.csv", plan, pools)
     shards = write_shards(out / "shards", plan, pools, options.injection_seed, options.pages_per_shard)
     say(f"{len(plan)} pages in {len(shards)} shards for {len(crawls)} crawls")
-    return Injection(plan, pools, counts, calibration_file, shards)
+    return Injection(plan, pools, component, component_file, shards)

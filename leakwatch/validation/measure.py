@@ -1,6 +1,6 @@
-"""Measuring with a known truth: TP/FP counts on the text as the pipeline sees it (validate's
-calibration half, the demo's held-out pages), the comparison of each crawl's estimate with the truth,
-the exit rule, and the table `leakwatch validate` prints."""
+"""Measuring with a known truth: the text as the pipeline sees it (rendered, extracted), the model and
+threshold, the comparison of each crawl's estimates with the truth, the exit rule, and the table
+`leakwatch validate` prints."""
 
 from __future__ import annotations
 
@@ -11,23 +11,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from leakwatch.errors import ConfigError
-from leakwatch.schemas.calibration import write_calibration
-from leakwatch.training.corpus import Example
-from leakwatch.udfs.classifier import MODEL_FILE, resolve_model, score_frame, word_count
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS
+from leakwatch.udfs.classifier import MODEL_FILE, resolve_model, word_count
 from leakwatch.udfs.html import main_text
 from leakwatch.udfs.langid import identify_languages
 from leakwatch.validation.pages import page_html
-from leakwatch.validation.samples import calibration_texts
 
 if TYPE_CHECKING:
     from leakwatch.config import Config
 
-CALIBRATION_FILE = "calibration.json"
 CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
-               "raw_share", "estimate", "ci_low", "ci_high", "bias", "covered", "within_tolerance")
+               "raw_share", "estimate", "ci_low", "ci_high", "bias", "covered", "within_tolerance", "not_measurable",
+               *(f"{c}{part}" for c in ESTIMATOR_COLUMNS for part in ("", "_low", "_high", "_error", "_covered")))
 
 
 def extracted_text(text: str, seed: str) -> str:
@@ -38,27 +34,6 @@ def extracted_text(text: str, seed: str) -> str:
 def scorable_inputs(texts: Sequence[str]) -> tuple[list[str], list[int]]:
     """(language, n_words) per text, computed as extract does (lid.176 on the text, whitespace words)."""
     return [code for code, _ in identify_languages(list(texts))], [word_count(t) for t in texts]
-
-
-def extracted_counts(texts: Sequence[str], llm: Sequence[bool], model: str, threshold: float, seed: str) -> dict:
-    """TP/FP counts at `threshold` on the texts as the pipeline sees them (rendered, then extracted)."""
-    pages = [extracted_text(t, f"{seed}:{i}") for i, t in enumerate(texts)]
-    languages, n_words = scorable_inputs(pages)
-    frame = score_frame(pages, languages, n_words, model)
-    return {"threshold": threshold, **flag_counts(llm, frame["p_llm"], frame["scored"], threshold)}
-
-
-def flag_counts(llm: Sequence[bool], p_llm: np.ndarray, scored: np.ndarray, threshold: float) -> dict[str, int]:
-    """TP/positives and FP/negatives among scored texts at `p_llm >= threshold`."""
-    llm_arr = np.asarray(llm, dtype=bool)
-    scored_arr = np.asarray(scored, dtype=bool)
-    flagged = scored_arr & (np.nan_to_num(np.asarray(p_llm, dtype=float), nan=-1.0) >= threshold)
-    return {
-        "tp": int((flagged & llm_arr).sum()),
-        "n_pos": int((scored_arr & llm_arr).sum()),
-        "fp": int((flagged & ~llm_arr).sum()),
-        "n_neg": int((scored_arr & ~llm_arr).sum()),
-    }
 
 
 def model_threshold(config: Config) -> tuple[str, float]:
@@ -73,35 +48,12 @@ def model_threshold(config: Config) -> tuple[str, float]:
     return str(model), float(json.loads(card.read_text("utf-8"))["operating_threshold"]["value"])
 
 
-def calibrate(examples: Sequence[Example], model: str, threshold: float, seed: int) -> dict[str, dict]:
-    """TP/FP counts of the calibration half, on the extracted page text (what the pipeline scores)
-    and on the raw labelled text (what the model card measured), to show whether it matters."""
-    llm = [e.llm for e in examples]
-    raw = score_frame([e.text for e in examples], [e.language for e in examples], [e.n_words for e in examples], model)
-    return {
-        "extracted": extracted_counts([e.text for e in examples], llm, model, threshold, f"{seed}:calibration"),
-        "raw": {"threshold": threshold, **flag_counts(llm, raw["p_llm"], raw["scored"], threshold)},
-    }
-
-
-def demo_calibration(folder: Path, config: Config) -> tuple[dict, Path | None]:
-    """The model's TP/FP counts on the held-out sample-like pages, and the file the stats job reads them
-    from; no file when the counts cannot correct (TPR not above FPR)."""
-    model, threshold = model_threshold(config)
-    texts = calibration_texts()
-    counts = extracted_counts([t for t, _ in texts], [llm for _, llm in texts], model, threshold, "demo-calibration")
-    source = "leakwatch demo: held-out sample-like pages (pydoc paragraphs no shard holds, llm_pages_calibration.jsonl)"
-    try:
-        return counts, write_calibration(folder / "calibration.json", counts, source)
-    except ConfigError:
-        return counts, None
-
-
 def compare(
     truth: Sequence[Mapping], estimates: Mapping[tuple[str, str], Mapping], tolerance: float
 ) -> list[dict]:
-    """One row per truth row (crawl x view): truth, estimate, CI, bias, coverage, tolerance check.
-    Truth is the LLM share among scored pages, which is what the estimator estimates."""
+    """One row per truth row (crawl x view): truth, the default estimate and CI, bias, coverage, tolerance
+    check, and every estimator's share, interval and error. Truth is the LLM share among scored pages,
+    which is what the estimators estimate."""
     rows = []
     for t in truth:
         est = estimates.get((t["crawl"], t["view"])) or {}
@@ -109,7 +61,7 @@ def compare(
         estimate = est.get("prevalence")
         bias = None if estimate is None or truth_scored is None else estimate - truth_scored
         low, high = est.get("ci_low"), est.get("ci_high")
-        rows.append({
+        row = {
             "crawl": t["crawl"],
             "pre_chatgpt": t["pre_chatgpt"],
             "view": t["view"],
@@ -125,7 +77,14 @@ def compare(
             "bias": bias,
             "covered": None if bias is None or low is None or high is None else low <= truth_scored <= high,
             "within_tolerance": bias is not None and abs(bias) <= tolerance,
-        })
+            "not_measurable": est.get("not_measurable"),
+        }
+        for c in ESTIMATOR_COLUMNS:
+            share, lo, hi = (est.get(f"{c}{part}") for part in ("", "_low", "_high"))
+            error = None if share is None or truth_scored is None else share - truth_scored
+            row.update({c: share, f"{c}_low": lo, f"{c}_high": hi, f"{c}_error": error,
+                        f"{c}_covered": None if error is None or lo is None else lo <= truth_scored <= hi})
+        rows.append(row)
     return rows
 
 
@@ -149,24 +108,36 @@ def _pct(x: float | None) -> str:
 
 
 def format_table(result: dict) -> str:
-    """The comparison as a fixed-width table, shares in percent."""
-    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'all%':>5} {'raw%':>5} "
-             f"{'est%':>5} {'95% CI':>13} {'bias pp':>7}  covers  ok"]
+    """The comparison as a fixed-width table, shares in percent: the default estimate with its CI, then
+    every estimator's share."""
+    names = " ".join(f"{c[:6]:>6}" for c in ESTIMATOR_COLUMNS)
+    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'raw%':>5} {'est%':>5} "
+             f"{'95% CI':>13} {'bias pp':>7}  covers  ok   {names}"]
     for r in result["rows"]:
         ci = f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
         bias = "-" if r["bias"] is None else f"{100 * r['bias']:+.1f}"
         pre = "*" if r["pre_chatgpt"] else " "
+        shares = " ".join(f"{_pct(r[c]):>6}" for c in ESTIMATOR_COLUMNS)
         lines.append(f"{r['crawl'] + pre:<16} {r['view']:<10} {_pct(r['injected_share']):>5} {r['n_scored']:>6} "
-                     f"{_pct(r['truth_scored']):>6} {_pct(r['truth_all']):>5} {_pct(r['raw_share']):>5} "
-                     f"{_pct(r['estimate']):>5} {ci:>13} {bias:>7}  {str(r['covered']):<6}  "
-                     f"{'yes' if r['within_tolerance'] else 'NO'}")
-    c = result["calibration"]
-    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated); "
-                 "all% = among all pages.")
-    lines.append(f"calibration (extracted page text): TP {c['extracted']['tp']}/{c['extracted']['n_pos']}, "
-                 f"FP {c['extracted']['fp']}/{c['extracted']['n_neg']}; on raw labelled text: TP {c['raw']['tp']}/"
-                 f"{c['raw']['n_pos']}, FP {c['raw']['fp']}/{c['raw']['n_neg']}")
+                     f"{_pct(r['truth_scored']):>6} {_pct(r['raw_share']):>5} {_pct(r['estimate']):>5} {ci:>13} "
+                     f"{bias:>7}  {str(r['covered']):<6}  {'yes' if r['within_tolerance'] else 'NO ':<3}  {shares}")
+    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated). "
+                 f"est% = {result['estimator']} (the default); bound = a lower bound, not an estimate.")
+    lines.append(f"LLM component: {result['llm_component']}")
     verdict = "PASSED" if result["passed"] else "FAILED"
     lines.append(f"{verdict}: {result['rule']} ({100 * result['tolerance']:.1f} pp); {result['pages']} pages, "
                  f"{result['seconds']} s")
+    return "\n".join(lines)
+
+
+def format_bakeoff(result: dict) -> str:
+    """The bake-off's summary per run and estimator, in percentage points."""
+    lines = [f"{'run':<6} {'estimator':<12} {'crawls':>6} {'max|err|':>8} {'mean|err|':>9} {'bias@0':>7} "
+             f"{'coverage':>8} {'width':>6}"]
+    for r in result["bakeoff"]:
+        lines.append(f"{r['run']:<6} {r['estimator']:<12} {r['crawls']:>6} {r['max_abs_error_pp']:>8.1f} "
+                     f"{r['mean_abs_error_pp']:>9.1f} {r['bias_at_0_pp']:>+7.1f} {r['coverage']:>8.2f} "
+                     f"{r['mean_width_pp']:>6.1f}")
+    lines.append("logo: the LLM component without the generator the crawl's LLM pages come from; drift: the human "
+                 "mix of each crawl drawn anew. Coverage of a bound: its lower limit at or below the truth.")
     return "\n".join(lines)

@@ -1,11 +1,11 @@
 """The demo's Common-Crawl-like sample shards, with the truth of what they hold.
 
 Human pages carry text written by CPython's authors (the pydoc topics shipped with the standard
-library); LLM pages carry `data/llm_pages.jsonl`, web texts written for leakwatch by an LLM
-(Claude, 2026). A third of the pydoc paragraphs and `data/llm_pages_calibration.jsonl` never go
-into a shard: they measure the classifier's error rates on pages like the samples
-(`calibration_texts`). Pages are wrapped in page chrome of realistic size: navigation, sidebar,
-scripts, footer, ~300-600 tags (leakwatch.validation.pages, which writes the shards too).
+library); LLM pages carry the `demo` split of `data/llm_pages_web.jsonl`, web texts written for
+leakwatch by an LLM (Claude, 2026). Its `calibration` split never goes into a shard: it is the demo's
+LLM component (leakwatch.estimators.components.shipped_llm_pages); the human component is the
+pre-ChatGPT sample crawls themselves. Pages are wrapped in page chrome of realistic size: navigation,
+sidebar, scripts, footer, ~300-600 tags (leakwatch.validation.pages, which writes the shards too).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from importlib import resources
 from pathlib import Path
 
 from leakwatch.settings import at_least, setting
-from leakwatch.udfs.text import hash64
 from leakwatch.validation.pages import Page, human_paragraphs, render_page, write_shard
 
 
@@ -29,7 +28,7 @@ class DemoOptions:
     """The demo's sample shards: where they are built (and cached), and how many pages each crawl has."""
 
     samples: str = setting(".cache/samples", "folder the sample shards are built in (cached)", metavar="DIR")
-    pages_per_crawl: int = setting(140, "pages per sample crawl (the 60 shipped LLM texts allow up to ~140)",
+    pages_per_crawl: int = setting(140, "pages per sample crawl (the 173 demo-split LLM texts allow up to ~400)",
                                    metavar="N", check=at_least(1))
 
 
@@ -50,9 +49,9 @@ SAMPLE_CRAWLS = (
     SampleCrawl("CC-MAIN-2024-33", dt.datetime(2024, 8, 3, tzinfo=dt.UTC), 0.15),
     SampleCrawl("CC-MAIN-2025-30", dt.datetime(2025, 7, 7, tzinfo=dt.UTC), 0.30),
 )
-SAMPLES_VERSION = 2  # bump when the same settings would build other pages
-# Paragraphs whose hash is 0 modulo this are kept out of every shard, for calibration pages only.
-CALIBRATION_EVERY = 3
+SAMPLES_VERSION = 3  # bump when the same settings would build other pages
+LLM_PAGES = "llm_pages_web.jsonl"
+DEMO_SPLIT = "demo"
 MIN_SCORED_WORDS = 50  # the classifier scores English pages of at least this many words (udfs.classifier)
 _TEMPLATE_WORDS = ("local", "trusted", "premier", "friendly", "certified", "leading", "affordable", "expert")
 
@@ -70,35 +69,10 @@ class SamplePage:
     kind: str  # fresh | recrawl | near_copy | stub
 
 
-def llm_texts(name: str = "llm_pages.jsonl") -> list[dict]:
-    """The shipped LLM-written web texts (`text`, `topic`, `style`) of `udfs/data/NAME`, in file order."""
-    lines = resources.files("leakwatch.udfs").joinpath(f"data/{name}").read_text("utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-def _kept_for_calibration(paragraph: str) -> bool:
-    return hash64(paragraph) % CALIBRATION_EVERY == 0
-
-
-def shard_paragraphs() -> list[str]:
-    """The pydoc paragraphs human sample pages are made of: those not kept for calibration."""
-    return [p for p in human_paragraphs() if not _kept_for_calibration(p)]
-
-
-def calibration_texts(seed: int = 0) -> list[tuple[str, bool]]:
-    """(text, is_llm) of pages like the samples' that no shard holds: human pages of 4-12 reserved pydoc
-    paragraphs, as the shards' pages have (each paragraph used once), and the shipped calibration LLM texts."""
-    rng = random.Random(seed)
-    # pydoc repeats some paragraphs across topics: each distinct one is used once.
-    reserved = list(dict.fromkeys(p for p in human_paragraphs() if _kept_for_calibration(p)))
-    rng.shuffle(reserved)
-    human = []
-    while len(reserved) >= 4:
-        take = min(rng.randint(4, 12), len(reserved))
-        human.append("\n\n".join(reserved[:take]))
-        reserved = reserved[take:]
-    llm = [item["text"] for item in llm_texts("llm_pages_calibration.jsonl")]
-    return [(t, False) for t in human] + [(t, True) for t in llm]
+def llm_texts(split: str = DEMO_SPLIT) -> list[dict]:
+    """The shipped LLM-written web texts of one split of `udfs/data/llm_pages_web.jsonl`, in file order."""
+    lines = resources.files("leakwatch.udfs").joinpath(f"data/{LLM_PAGES}").read_text("utf-8").splitlines()
+    return [row for row in map(json.loads, filter(str.strip, lines)) if row["split"] == split]
 
 
 def _count(share: float, n: int) -> int:
@@ -120,7 +94,7 @@ class _Planner:
     def __init__(self, seed: int, recrawl_share: float, near_copy_share: float, stub_share: float) -> None:
         self.rng = random.Random(seed)
         self.recrawl_share, self.near_copy_share, self.stub_share = recrawl_share, near_copy_share, stub_share
-        self.paragraphs = shard_paragraphs()
+        self.paragraphs = human_paragraphs()
         self.llm_pool = llm_texts()
         self.rng.shuffle(self.llm_pool)
         self.earlier: dict[bool, list[SamplePage]] = {False: [], True: []}  # first captures, by label
@@ -144,11 +118,11 @@ class _Planner:
         if llm:
             if not self.llm_pool:
                 raise ValueError(
-                    f"the {len(llm_texts())} shipped LLM texts are used up: "
+                    f"the {len(llm_texts())} shipped demo LLM texts are used up: "
                     "ask for fewer pages per crawl or lower LLM shares"
                 )
             item = self.llm_pool.pop()
-            title, text = item["topic"].capitalize(), item["text"]
+            title, text = " ".join(item["text"].split()[:8]), item["text"]
         elif stub:
             # A short notice page: too few words for the classifier, so it is not covered.
             words = self.rng.choice(self.paragraphs).split()[: self.rng.randint(10, 20)]
@@ -266,7 +240,7 @@ def build_samples(
         "settings": settings,
         "sources": {
             "human": "CPython documentation text (pydoc_data topics), PSF licence",
-            "llm": "udfs/data/llm_pages.jsonl, written for leakwatch by an LLM (Claude) in 2026",
+            "llm": "udfs/data/llm_pages_web.jsonl (split demo), written for leakwatch by an LLM (Claude) in 2026",
         },
         "views": {
             "captures": "every page of the crawl",

@@ -17,6 +17,7 @@ from leakwatch.cli import main
 from leakwatch.config import Config
 from leakwatch.jobs.report import run_report
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES, STATS
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS, SYNTHETIC_TRUTH
 
 pytestmark = pytest.mark.spark
 
@@ -51,7 +52,14 @@ def _stats_row(crawl: str, view: str = "captures", dimension: str = "all", value
         "chatbot_leftovers_pmw": 0.2 + 40 * (prevalence or 0.0), "llm_style_words_pmw": 90 + 900 * (prevalence or 0.0),
         "neutral_control_pmw": 2100.0, "chatbot_leftovers_excess_pmw": None if pre else 30 * (prevalence or 0.0),
         "llm_style_words_excess_pmw": None if pre else 800 * (prevalence or 0.0), "threshold": 0.9995,
-        "tpr": 0.40, "fpr": 0.033, "calibration": "card:overall", "replicates": 1000, "model_id": "sha256:abc123",
+        "tpr": 0.40, "fpr": 0.033, "replicates": 1000, "model_id": "sha256:abc123",
+        "estimator": "mle_v1", "measurable": prevalence is not None, "not_measurable": None if prevalence is not None
+        else "3 scored pages (fewer than 100)", "human_baseline": "CC-MAIN-2021-04, CC-MAIN-2022-33 (this slice)",
+        "baseline_pages": 5000, "baseline_drift": 0.004, "baseline_moved": False,
+        **{f"{c}{part}": None if prevalence is None else prevalence + k / 1000 + d
+           for k, c in enumerate(ESTIMATOR_COLUMNS) for part, d in (("", 0.0), ("_low", -0.02), ("_high", 0.03))},
+        "llm_component": "3300 scored texts in 1148 groups of 11 generators", "estimators": "acc_v1,bound_v1,mle_v1",
+        "binning": "logit0.5x49@0.9995|words150-400-1000", "word_model": "wordfreq635:9612d8f705ec",
         "minhash_fingerprint": "5ng_128p_s1_xxh32_b16r8_t0.8_n1", "extractor_version": "resiliparse-0.15",
         "lexicon_version": "lex-1", "code_version": "0.1.0+test", "run_id": "stats-1",
     }
@@ -75,9 +83,8 @@ def _full_stats() -> list[dict]:
             if year <= month[:4]:
                 rows.append(_stats_row(crawl, time_slice="published_month", period=f"{year}-06",
                                        prevalence=prev if year == "2023" else 0.01))
-    # A language too small to bootstrap: no CI.
-    rows.append(_stats_row("CC-MAIN-2024-33", dimension="language", value="sw", n_docs=3,
-                           ci_low=float("nan"), ci_high=float("nan")))
+    # A language too small to estimate: not measurable, no estimate.
+    rows.append(_stats_row("CC-MAIN-2024-33", dimension="language", value="sw", n_docs=3, prevalence=None))
     return rows
 
 
@@ -246,11 +253,59 @@ def test_provenance_and_how_to_read(report):
     soup = _soup(report)
     provenance = {tr.find_all("td")[0].get_text(): tr.find_all("td")[1].get_text()
                   for tr in soup.find("table", id="provenance").tbody.find_all("tr")}
-    assert provenance["model_id"] == "sha256:abc123" and provenance["calibration"] == "card:overall"
+    assert provenance["model_id"] == "sha256:abc123" and provenance["estimator"] == "mle_v1"
+    assert provenance["llm_component"].startswith("3300 scored texts") and provenance["binning"].startswith("logit")
     assert provenance["tpr"] == "40.0%" and provenance["fpr"] == "3.3%" and provenance["threshold"] == "0.9995"
     assert provenance["minhash_fingerprint"].startswith("5ng_") and provenance["report run id"] == "report-1"
     text = soup.get_text(" ")
-    assert "is not the prevalence" in text and "negative control" in text and "95% confidence interval" in text
+    assert "human component" in text and "negative control" in text and "not measurable" in text
+
+
+def test_every_estimator_side_by_side_and_no_warning_when_the_control_holds(report):
+    soup = _soup(report)
+    table = soup.find("table", id="estimators")
+    headers = [th.get_text() for th in table.thead.find_all("th")]
+    assert headers[:3] == ["crawl", "scored", "mle (mle_v1)"] and "spread of the estimates" in headers
+    latest = dict(zip(headers, table.tbody.find_all("tr")[-1].find_all("td"), strict=True))
+    assert float(latest["hdy (hdy_v1)"]["data-value"]) == pytest.approx(0.118 + 0.001)
+    assert latest["bound (bound_v1)"].get_text().startswith("≥ ")
+    # mle 0.118, hdy +0.001, acc +0.003, wordfreq +0.004: the estimates (not the bound) spread 0.4 pp.
+    assert latest["spread of the estimates"].get_text() == "0.4 pp"
+    assert not soup.find_all("p", class_="note")  # the control reads 0.4% and 0%: near zero, nothing to warn
+
+
+def _small_warehouse(spark, root: Path, rows: list[dict], truth: dict | None = None) -> Path:
+    spark.createDataFrame(rows, STATS).write.parquet(str(root / "stats"))
+    if truth is not None:
+        (root / SYNTHETIC_TRUTH).write_text(json.dumps(truth))
+    return Path(run_report(spark, Config(warehouse=str(root), run_id="report-3")))
+
+
+def test_failed_control_unmeasurable_latest_crawl_and_synthetic_truth(spark, tmp_path):
+    rows = [_stats_row("CC-MAIN-2021-04", prevalence=0.08, ci_low=0.03),
+            # Too wide to be measurable, but its interval excludes 0: a failed control all the same.
+            _stats_row("CC-MAIN-2022-33", prevalence=None, mle=0.4, mle_low=0.1, mle_high=0.9,
+                       not_measurable="interval 80 pp wide (wider than 30 pp)"),
+            _stats_row("CC-MAIN-2023-50", prevalence=0.06),
+            _stats_row("CC-MAIN-2024-33", prevalence=None, n_docs=40, baseline_moved=True)]
+    truth = {"source": "the demo's synthetic sample shards (leakwatch demo)",
+             "crawls": {"CC-MAIN-2021-04": 0.0, "CC-MAIN-2022-33": 0.0, "CC-MAIN-2023-50": 0.052,
+                        "CC-MAIN-2024-33": 0.158}}
+    soup = _soup(_small_warehouse(spark, tmp_path, rows, truth))
+    notes = " ".join(p.get_text() for p in soup.find_all("p", class_="note"))
+    assert "Synthetic data." in notes and "the demo's synthetic sample shards" in notes
+    assert "Negative control failed. CC-MAIN-2021-04, captured before ChatGPT, reads 8.0%" in notes
+    assert "CC-MAIN-2022-33, captured before ChatGPT, reads 40.0% (95% CI 10.0" in notes
+    assert "The human baseline moved" in notes
+    assert "(synthetic demo data)" in soup.h1.get_text()
+    lead = soup.find("p", class_="lead").get_text()
+    # The headline is the latest measurable crawl, with the truth beside it; the latest crawl says why not.
+    assert "In CC-MAIN-2023-50, an estimated 6.0%" in lead and "truth of these synthetic pages: 5.2%" in lead
+    assert "CC-MAIN-2024-33 (3 scored pages (fewer than 100))" in lead
+    headline = soup.find("table", id="headline").tbody.find_all("tr")[-1].get_text(" ")
+    assert "not measurable" in headline
+    estimators = soup.find("table", id="estimators")
+    assert "truth" in [th.get_text() for th in estimators.thead.find_all("th")]
 
 
 def test_one_crawl_no_control_no_examples_through_hadoop(spark, tmp_path):
@@ -271,7 +326,7 @@ def test_one_crawl_no_control_no_examples_through_hadoop(spark, tmp_path):
     names = _assert_charts_are_png(local, soup)
     assert set(names) == {"prevalence.png", "views.png", "language.png", "markers.png"}
     cells = soup.find("table", id="headline").tbody.find_all("td")
-    assert [c.get_text() for c in cells[-2:]] == ["n/a", "n/a"]
+    assert [c.get_text() for c in cells[-3:-1]] == ["n/a", "n/a"]
     views = soup.find("table", id="views").tbody.get_text()
     assert views.count("n/a") >= 3  # unique: no prevalence; first_seen: no row at all
     assert (tmp_path / "report" / "stats.csv").read_text("utf-8").count("\n") == len(rows) + 1

@@ -1,5 +1,6 @@
 """`leakwatch stats` over a small warehouse written here: the rows against an independent pandas
-computation, the CI, provenance, the CSV and JSON copies, reruns, calibration files, what it refuses."""
+computation, the cells against the plain binning, the rule and the estimates, provenance, the negative
+control, the CSV and JSON copies, reruns, the labelled fallback, what it refuses."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ import pytest
 
 from leakwatch.config import Config
 from leakwatch.errors import StatsError
-from leakwatch.estimators.options import StatsOptions
-from leakwatch.jobs.stats import load_calibration_file, run_stats
+from leakwatch.estimators.base import ESTIMATORS, Binning
+from leakwatch.estimators.components import shipped_llm_pages, write_llm_texts
+from leakwatch.estimators.options import DEFAULT_ESTIMATOR, StatsOptions
+from leakwatch.estimators.rules import MIN_PAGES
+from leakwatch.jobs.stats import cell_column, run_stats
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
-from tests.cards import MODEL, write_card
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS
+from leakwatch.udfs.classifier import default_model_path, model_id
+from tests.labeled import write_labeled
 
+MODEL = model_id(str(default_model_path()))  # the LLM component is scored by the scores' own model
 CRAWLS = ("CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-10")  # the first is pre-ChatGPT
 
 RUN = "extract-1"
@@ -25,21 +32,23 @@ RUN = "extract-1"
 # (registered domain, host, tld): an IP host has no registered domain and is its own cluster.
 SITES = [("a.com", "www.a.com", "com"), ("a.com", "blog.a.com", "com"), ("b.com", "b.com", "com"),
          ("c.org", "c.org", "org"), ("d.de", "www.d.de", "de"), ("e.de", "e.de", "de"),
-         (None, "10.0.0.1", None)]
+         (None, "10.0.0.1", None)] + [(f"s{k}.net", f"www.s{k}.net", "net") for k in range(40)]
+SITE_WEIGHTS = np.array([0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.05] + [0.5 / 40] * 40) / 1.5
 
 
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 
 
-def make_tables(seed: int = 7, per_crawl: int = 70, model_ids: dict | None = None) -> tuple[list, list, list]:
+def make_tables(seed: int = 7, per_crawl: int = 240, model_ids: dict | None = None,
+                crawls: tuple[str, ...] = CRAWLS) -> tuple[list, list, list]:
     """documents, clusters and scores rows of three crawls; LLM-like scores grow after ChatGPT."""
     rng = np.random.default_rng(seed)
     docs, clusters, scores = [], [], []
-    for ci, crawl in enumerate(CRAWLS):
+    for ci, crawl in enumerate(crawls):
         year = int(crawl[8:12])
         ids = [ci * 1000 + i + 1 for i in range(per_crawl)]
         # Most pages sit on a.com's hosts, so the top-domain rows are not a tie.
-        site_idx = rng.choice(len(SITES), per_crawl, p=[0.3, 0.2, 0.15, 0.12, 0.1, 0.08, 0.05])
+        site_idx = rng.choice(len(SITES), per_crawl, p=SITE_WEIGHTS)
         # Clusters of 1-3 consecutive pages; the first page of each is the representative.
         cluster_of, rep = {}, {}
         i = 0
@@ -52,7 +61,7 @@ def make_tables(seed: int = 7, per_crawl: int = 70, model_ids: dict | None = Non
             i += size
         for k, doc_id in enumerate(ids):
             domain, host, tld = SITES[site_idx[k]]
-            language = rng.choice(["en", "en", "en", "en", "de", None])
+            language = rng.choice(["en", "en", "en", "en", "en", "en", "en", "de", None])
             n_words = int(rng.integers(20, 400))
             published = rng.choice([None, "2019-05-01", f"{year}-0{1 + k % 3}-15T10:00:00", "garbage"])
             modified = dt.datetime(year - 1, 1 + k % 12, 3) if published is None and k % 2 else None
@@ -76,7 +85,7 @@ def make_tables(seed: int = 7, per_crawl: int = 70, model_ids: dict | None = Non
                 "cluster_first_seen_crawl": earlier, "fingerprint": "fp-test",
             })
             scored = language == "en" and n_words >= 50
-            llm_like = ci > 0 and rng.random() < 0.4
+            llm_like = crawl > "CC-MAIN-2022-40" and rng.random() < 0.4
             p = float(rng.beta(5, 2) if llm_like else rng.beta(2, 5)) if scored else None
             scores.append({
                 "doc_id": doc_id, "crawl": crawl, "p_llm": p, "scored": scored,
@@ -116,18 +125,27 @@ def warehouse(spark, tmp_path_factory, tables) -> str:
 
 
 @pytest.fixture(scope="module")
-def card(tmp_path_factory) -> str:
-    return write_card(tmp_path_factory.mktemp("card") / "test.card.json")
+def llm_texts(tmp_path_factory) -> str:
+    """40 of the shipped LLM web pages (calibration split) as an --llm-texts file."""
+    return str(write_llm_texts(tmp_path_factory.mktemp("llm") / "llm.jsonl", shipped_llm_pages()[:40]))
 
 
-def stats_config(warehouse: str, card: str, **options) -> Config:
-    settings = {"replicates": 200, "top_domains": 3, "min_site_docs": 3, "card": card, **options}
+@pytest.fixture(scope="module", autouse=True)
+def cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEAKWATCH_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
+def stats_config(warehouse: str, llm_texts: str, **options) -> Config:
+    settings = {"replicates": 100, "top_domains": 3, "min_site_docs": 3, "flag_threshold": 0.5,
+                "llm_texts": (llm_texts,), **options}
     return Config(warehouse=warehouse, run_id="stats-1", stats=StatsOptions(**settings))
 
 
 @pytest.fixture(scope="module")
-def result(spark, warehouse, card):
-    summary = run_stats(spark, stats_config(warehouse, card))
+def result(spark, warehouse, llm_texts):
+    summary = run_stats(spark, stats_config(warehouse, llm_texts))
     frame = spark.read.parquet(summary.stats).toPandas().sort_values(KEY).reset_index(drop=True)
     return summary, frame
 
@@ -183,10 +201,18 @@ def expected_rows(tables, top_n: int, tpr: float, fpr: float, threshold: float, 
     return frame.sort_values(KEY).reset_index(drop=True)
 
 
+def pre_fpr(tables) -> float:
+    """The flagged share (p_llm >= 0.5) of the pre-ChatGPT crawl's scored pages: the site share's FPR."""
+    scores = pd.DataFrame(tables[2])
+    pre = scores[(scores.crawl == CRAWLS[0]) & scores.scored]
+    return float((pre.p_llm >= 0.5).mean())
+
+
 @pytest.mark.spark
 def test_rows_match_an_independent_pandas_computation(result, tables):
     summary, got = result
-    want = expected_rows(tables, top_n=3, tpr=300 / 400, fpr=20 / 100, threshold=0.5, min_site_docs=3)
+    want = expected_rows(tables, top_n=3, tpr=summary.components.tpr, fpr=pre_fpr(tables), threshold=0.5,
+                         min_site_docs=3)
     assert list(got.columns) == STATS.fieldNames()
     assert got[KEY].values.tolist() == want[KEY].values.tolist()
     for column in ("n_docs", "n_scored", "n_flagged", "n_domains", "n_words", "n_sites"):
@@ -206,37 +232,60 @@ def test_rows_match_an_independent_pandas_computation(result, tables):
 
 
 @pytest.mark.spark
-def test_prevalence_is_the_corrected_share_and_the_ci_holds_it(result):
-    _, got = result
-    tpr, fpr = 300 / 400, 20 / 100  # TPR from the card's overall slice, FPR from source:web-cc2019
-    assert (got.tpr == tpr).all() and (got.fpr == fpr).all() and (got.threshold == 0.5).all()
-    assert (got.replicates == 200).all()
-    scored = got[got.n_scored > 0]
-    np.testing.assert_allclose(scored.prevalence, np.clip((scored.raw_share - fpr) / (tpr - fpr), 0, 1))
-    assert (scored.ci_low <= scored.prevalence + 1e-12).all() and (scored.prevalence <= scored.ci_high + 1e-12).all()
-    assert (scored.ci_low >= 0).all() and (scored.ci_high <= 1).all()
-    assert got[got.n_scored == 0].prevalence.isna().all()
-    # The pre-ChatGPT crawl is the negative control; the made-up later crawls hold LLM-like pages.
-    headline = got[(got.time_slice == "crawl") & (got.view == "captures") & (got.dimension == "all")]
-    assert headline.set_index("crawl").pre_chatgpt.to_dict() == {CRAWLS[0]: True, CRAWLS[1]: False, CRAWLS[2]: False}
-    assert headline.set_index("crawl").prevalence[CRAWLS[2]] > headline.set_index("crawl").prevalence[CRAWLS[0]]
+def test_cells_in_spark_are_the_plain_binning(spark):
+    binning = Binning(0.9995)
+    p = np.r_[0.0, 1.0, 0.5, np.nextafter(0.9995, 0), 0.9995, np.nextafter(0.9995, 1), np.linspace(1e-9, 1 - 1e-9, 400)]
+    n_words = np.resize([50, 149, 150, 399, 400, 999, 1000, 5000], len(p))
+    frame = spark.createDataFrame(pd.DataFrame({"p_llm": p, "n_words": n_words.astype("int64")}))
+    got = [r[0] for r in frame.select(cell_column(binning)).collect()]
+    assert got == binning.cell(p, n_words).tolist()
 
 
 @pytest.mark.spark
-def test_provenance_dates_and_summary(result):
+def test_estimates_rule_and_baselines(result):
+    summary, got = result
+    default = ESTIMATORS[DEFAULT_ESTIMATOR]
+    assert (got.estimator == DEFAULT_ESTIMATOR).all() and (got.replicates == 100).all() and (got.threshold == 0.5).all()
+    assert got.estimators.str.contains("bound_v1").all() and got.binning.str.startswith("logit0.5x").all()
+    # Too small or without scored pages: no estimate, a reason; measurable rows have the default's share.
+    small = got[got.n_scored < MIN_PAGES]
+    assert not small.measurable.any() and small.prevalence.isna().all() and small.mle.isna().all()
+    assert small.not_measurable.str.contains("scored pages").all()
+    measurable = got[got.measurable]
+    assert len(measurable) and measurable.not_measurable.isna().all()
+    np.testing.assert_array_equal(measurable.prevalence, measurable[default.column])
+    for column in ESTIMATOR_COLUMNS[:-1]:  # the word model needs pre-ChatGPT text: this warehouse's is "x"
+        rows = got[got[column].notna()]
+        assert len(rows) and (rows[f"{column}_low"] <= rows[f"{column}_high"]).all(), column
+        assert ((rows[column] >= 0) & (rows[column] <= 1)).all(), column
+    # The pre-ChatGPT crawl has no other pre-ChatGPT crawl to be compared with: said, and in-sample.
+    headline = got[(got.time_slice == "crawl") & (got.view == "captures") & (got.dimension == "all")]
+    by_crawl = headline.set_index("crawl")
+    assert "the only pre-ChatGPT crawl" in by_crawl.human_baseline[CRAWLS[0]]
+    assert by_crawl.human_baseline[CRAWLS[2]].startswith(f"{CRAWLS[0]} (this slice)")
+    assert by_crawl.mle[CRAWLS[2]] > by_crawl.mle[CRAWLS[0]]
+    assert summary.negative_control[CRAWLS[0]].baseline.startswith(CRAWLS[0])
+    # A thin slice (the IP host's unknown TLD) takes the view's human component.
+    thin = got[(got.dimension == "tld") & (got.value == "de") & (got.time_slice == "crawl")]
+    assert thin.human_baseline.str.contains("all pages of the view").all()
+
+
+@pytest.mark.spark
+def test_provenance_dates_and_summary(result, tables):
     summary, got = result
     assert (got.model_id == MODEL).all() and (got.minhash_fingerprint == "fp-test").all()
     assert (got.extractor_version == "ext-1").all() and (got.lexicon_version == "lex-1").all()
     assert (got.run_id == "stats-1").all() and got.code_version.str.match(r"^\d+\.\d+\.\d+").all()
-    assert got.calibration.str.contains("tpr:overall fpr:source:web-cc2019").all()
+    assert got.llm_component.str.contains("40 scored texts").all()
     assert got.set_index("crawl").crawl_date.to_dict() == {
         "CC-MAIN-2021-04": "2021-01-15", "CC-MAIN-2023-50": "2023-11-28", "CC-MAIN-2024-10": "2024-02-20"}
     headline = got[(got.time_slice == "crawl") & (got.view == "captures") & (got.dimension == "all")]
     assert set(summary.crawls) == set(CRAWLS)
     for row in headline.itertuples():
-        assert summary.crawls[row.crawl].n_docs == row.n_docs
-        assert summary.crawls[row.crawl].prevalence == pytest.approx(row.prevalence)
-    assert summary.calibration.tp == 300 and summary.calibration.fp == 20
+        crawl = summary.crawls[row.crawl]
+        assert crawl.n_docs == row.n_docs and crawl.measurable == row.measurable
+        assert crawl.estimators["mle"][0] == pytest.approx(row.mle)
+    assert summary.components.fpr == pytest.approx(pre_fpr(tables))
     assert set(summary.negative_control) == {CRAWLS[0]}
 
 
@@ -251,56 +300,73 @@ def test_csv_and_json_agree_with_the_parquet(result):
     for other in (csv, from_json):
         other = other.sort_values(KEY).reset_index(drop=True)
         assert other[KEY].astype(str).values.tolist() == got[KEY].astype(str).values.tolist()
-        for column in ("n_docs", "prevalence", "ci_low", "ci_high", "chatbot_leftovers_excess_pmw"):
+        for column in ("n_docs", "prevalence", "ci_low", "ci_high", "mle", "bound_low", "chatbot_leftovers_excess_pmw"):
             np.testing.assert_allclose(other[column].astype(float), got[column].astype(float), rtol=1e-12)
 
 
 @pytest.mark.spark
-def test_rerun_gives_identical_rows(spark, warehouse, card, result):
+def test_rerun_gives_identical_rows(spark, warehouse, llm_texts, result):
     _, first = result
-    summary = run_stats(spark, stats_config(warehouse, card, bootstrap_seed=0))
+    summary = run_stats(spark, stats_config(warehouse, llm_texts, bootstrap_seed=0))
     second = spark.read.parquet(summary.stats).toPandas().sort_values(KEY).reset_index(drop=True)
     pd.testing.assert_frame_equal(first.drop(columns="code_version"), second.drop(columns="code_version"))
 
 
 @pytest.mark.spark
-def test_calibration_file_sets_tpr_fpr_and_threshold(spark, warehouse, card, tmp_path):
-    path = tmp_path / "validate-calibration.json"
-    path.write_text(json.dumps({"source": "validate run 7", "threshold": 0.8, "tp": 90, "n_pos": 100,
-                                "fp": 5, "n_neg": 100}))
-    summary = run_stats(spark, stats_config(warehouse, card, calibration=str(path), replicates=20, top_domains=0))
+def test_two_pre_chatgpt_crawls_control_each_other(spark, tmp_path, llm_texts):
+    crawls = ("CC-MAIN-2021-04", "CC-MAIN-2022-33", "CC-MAIN-2024-10")
+    root = write_warehouse(spark, str(tmp_path / "two"), *make_tables(seed=5, crawls=crawls))
+    summary = run_stats(spark, stats_config(root, llm_texts, top_domains=0))
     got = spark.read.parquet(summary.stats).toPandas()
-    assert (got.threshold == 0.8).all() and (got.tpr == 0.9).all() and (got.fpr == 0.05).all()
-    assert got.calibration.str.contains("validate run 7").all()
-    assert "registered_domain" not in set(got.dimension)
-    scored = got[got.n_scored > 0]
-    assert (scored.raw_share == scored.n_flagged / scored.n_scored).all()
-    np.testing.assert_allclose(scored.prevalence, np.clip((scored.raw_share - 0.05) / 0.85, 0, 1))
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"source": "x", "threshold": 0.8, "tpr": 0.9}))
-    with pytest.raises(StatsError, match="exactly the keys"):
-        load_calibration_file(spark, str(bad), None)
-    with pytest.raises(StatsError, match="drop --flag-threshold"):
-        load_calibration_file(spark, str(path), 0.5)
-    with pytest.raises(StatsError, match="not found"):
-        load_calibration_file(spark, str(tmp_path / "absent.json"), None)
+    headline = got[(got.time_slice == "crawl") & (got.view == "captures") & (got.dimension == "all")].set_index("crawl")
+    assert headline.human_baseline[crawls[0]] == f"{crawls[1]} (this slice; leave-one-crawl-out)"
+    assert headline.human_baseline[crawls[2]] == f"{crawls[0]}, {crawls[1]} (this slice)"
+    # The drift between the two pre-ChatGPT crawls is the larger of their estimates against each other.
+    pre = headline.loc[list(crawls[:2])]
+    assert headline.baseline_drift[crawls[2]] == pytest.approx(pre.prevalence.max())
+    assert set(summary.negative_control) == set(crawls[:2])
 
 
 @pytest.mark.spark
-def test_missing_clusters_scores_and_mixed_models_are_refused(spark, tmp_path, card):
+def test_without_pre_chatgpt_crawls_labelled_text_is_the_baseline_and_every_row_says_so(spark, tmp_path, llm_texts):
+    crawls = ("CC-MAIN-2023-50", "CC-MAIN-2024-10")
+    root = write_warehouse(spark, str(tmp_path / "post"), *make_tables(seed=6, crawls=crawls))
+    (tmp_path / "labeled").mkdir()
+    labeled = write_labeled(tmp_path / "labeled")
+    summary = run_stats(spark, stats_config(root, llm_texts, top_domains=0, labeled=str(labeled)))
+    got = spark.read.parquet(summary.stats).toPandas()
+    estimated = got[got.n_scored > 0]
+    assert len(estimated) and estimated.human_baseline.str.startswith("labelled human text, not this web").all()
+    assert summary.components.human.startswith("labelled human text") and summary.negative_control == {}
+    # Without labelled human text either, nothing can be estimated, and the rows say why.
+    (tmp_path / "llm_only").mkdir()
+    lines = (labeled / "fast-detect-gpt.jsonl").read_text("utf-8").splitlines()
+    (tmp_path / "llm_only" / "fast-detect-gpt.jsonl").write_text(
+        "".join(f"{line}\n" for line in lines if json.loads(line)["label"] == "llm"), encoding="utf-8")
+    summary = run_stats(spark, stats_config(root, llm_texts, top_domains=0, labeled=str(tmp_path / "llm_only")))
+    got = spark.read.parquet(summary.stats).toPandas()
+    assert not got.measurable.any() and got.prevalence.isna().all()
+    assert got[got.n_scored >= MIN_PAGES].not_measurable.eq("no human baseline").all()
+
+
+@pytest.mark.spark
+def test_missing_clusters_scores_mixed_models_and_another_model_are_refused(spark, tmp_path, llm_texts):
     docs, clusters, scores = make_tables(seed=3, per_crawl=8)
     late = [c for c in clusters if c["crawl"] != CRAWLS[2]]
     root = write_warehouse(spark, str(tmp_path / "no_dedup"), docs, late, scores)
     with pytest.raises(StatsError, match=rf"{CRAWLS[2]}: 8 of 8 documents.*leakwatch dedup .*--only-crawl {CRAWLS[2]}"):
-        run_stats(spark, stats_config(root, card))
+        run_stats(spark, stats_config(root, llm_texts))
     root = write_warehouse(spark, str(tmp_path / "no_scores"), docs, clusters, None)
     with pytest.raises(StatsError, match="no scores table .* run `leakwatch classify"):
-        run_stats(spark, stats_config(root, card))
+        run_stats(spark, stats_config(root, llm_texts))
     _, _, mixed = make_tables(seed=3, per_crawl=8, model_ids={CRAWLS[1]: "sha256:ffffffffffffffff"})
     root = write_warehouse(spark, str(tmp_path / "mixed"), docs, clusters, mixed)
     with pytest.raises(StatsError, match=r"2 models .*CC-MAIN-2023-50: sha256:ffffffffffffffff"):
-        run_stats(spark, stats_config(root, card))
-    # A model without a card beside it, and no --card: say to pass one.
-    root = write_warehouse(spark, str(tmp_path / "cardless"), docs, clusters, scores)
-    with pytest.raises(StatsError, match="no model card for sha256:0123456789abcdef.*--calibration FILE"):
-        run_stats(spark, stats_config(root, None))
+        run_stats(spark, stats_config(root, llm_texts))
+    _, _, other = make_tables(seed=3, per_crawl=8, model_ids=dict.fromkeys(CRAWLS, "sha256:0123456789abcdef"))
+    root = write_warehouse(spark, str(tmp_path / "other"), docs, clusters, other)
+    with pytest.raises(StatsError, match="scored by the same model; pass that model's file with --model"):
+        run_stats(spark, stats_config(root, llm_texts))
+    root = write_warehouse(spark, str(tmp_path / "ok"), docs, clusters, scores)
+    with pytest.raises(StatsError, match="--stats-labeled .*: not a folder of labelled"):
+        run_stats(spark, stats_config(root, llm_texts, labeled=str(tmp_path)))

@@ -59,7 +59,6 @@ def place(tmp_path_factory) -> Path:
                                                for i in range(200)))
     (root / "notjson.txt").write_text("<html>not json</html>\n")
     (root / "object.json").write_text('{"id": "CC-MAIN-2024-10"}\n')
-    (root / "calibration.json").write_text('{"tp": 1}\n')
     for table in ("documents",):
         (root / "wh_docs_only" / table).mkdir(parents=True)
     (root / "wh_no_stats" / "documents").mkdir(parents=True)
@@ -165,14 +164,16 @@ MISTAKES = [
                                                                    r"`leakwatch stats --out wh_no_stats`"),
     ("stats-before-dedup", ["stats", "--out", "wh_docs_only"], 2, r"has no clusters table: run `leakwatch dedup"),
     ("lock-held", ["monthly", "--warehouse", "locked"], 4, r"locked/_lock is held by run other-run .*Wait for that"),
-    # models and calibration
+    # models and the LLM component
     ("fake-model", ["run", "good.warc.gz", "--model", "fake.ftz"], 2,
      r"fake.ftz is not a fasttext model .*: pass --model a .ftz from `leakwatch train`"),
     ("missing-model", ["score", "--model", "nosuch.ftz", "texts.jsonl"], 2, r"model not found at nosuch.ftz"),
-    ("missing-calibration", ["run", "good.warc.gz", "--calibration", "nosuch.json"], 2,
-     r"--calibration nosuch.json: No such file"),
-    ("unknown-slice", ["run", "good.warc.gz", "--calibration", "nosuchslice"], 2, r"slice 'nosuchslice' is not in"),
-    ("bad-calibration-file", ["run", "good.warc.gz", "--calibration", "calibration.json"], 2, r"must have exactly"),
+    ("missing-llm-texts", ["run", "good.warc.gz", "--llm-texts", "nosuch.jsonl"], 2,
+     r"--llm-texts nosuch.jsonl: cannot be read \(No such file or directory\): pass JSONL files"),
+    ("llm-texts-not-json", ["run", "good.warc.gz", "--llm-texts", "notjson.txt"], 2,
+     r"--llm-texts notjson.txt, line 1: not JSON"),
+    ("stats-labeled-not-folder", ["run", "good.warc.gz", "--stats-labeled", "a_file"], 2,
+     r"--stats-labeled a_file: not a folder of labelled \*.jsonl"),
     ("score-binary", ["score", "binary.jsonl"], 2, r"binary.jsonl:\d+: not UTF-8 text"),
     ("score-not-json", ["score", "notjson.txt"], 2, r"notjson.txt:1: not JSON"),
     # the crawl list

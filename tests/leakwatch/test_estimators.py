@@ -1,146 +1,189 @@
-"""The corrected estimator and its cluster-bootstrap CI on simulated crawls with known truth."""
+"""The estimators on synthetic score distributions: exact mixtures, coverage, strata, the bound, the
+word-frequency estimator, the bootstrap's draws, the registry and the "not measurable" rule."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 
-from leakwatch.estimators.adjusted_cc import MAX_BLOCK_CELLS, adjusted_prevalence, estimate_prevalence
-from leakwatch.schemas.calibration import Calibration
+from leakwatch.errors import ConfigError
+from leakwatch.estimators.base import (
+    ESTIMATORS,
+    Binning,
+    Estimator,
+    Evidence,
+    Grouped,
+    coarsen_edges,
+    estimator,
+    merge_bins,
+    register,
+)
+from leakwatch.estimators.bootstrap import (
+    Settings,
+    estimate_row,
+    generator_weights,
+    human_component,
+    llm_component,
+    poisson_weights,
+    replicate_totals,
+)
+from leakwatch.estimators.rules import MAX_WIDTH, MIN_PAGES, near_zero, unmeasurable
+from leakwatch.estimators.wordfreq import WordModel, fold
+from leakwatch.schemas.values import ESTIMATOR_COLUMNS
+
+# One stratum (every page shorter than 10**9 words), threshold 0.9.
+BINNING = Binning(0.9, length_edges=(10**9,))
+SHARES = (0.0, 0.05, 0.2, 0.4)
 
 
-def simulate(rng, prevalence, tpr, fpr, domains=300, calibration_size=2000):
-    """A crawl of `domains` sites whose LLM share varies by site, flagged by an imperfect classifier."""
-    pages = rng.integers(1, 40, domains)
-    # Sites differ: each has its own LLM share around the crawl's (beta, mean = prevalence).
-    concentration = 4.0
-    site_share = rng.beta(prevalence * concentration + 1e-3, (1 - prevalence) * concentration + 1e-3, domains)
-    llm = rng.binomial(pages, site_share)
-    flagged = rng.binomial(llm, tpr) + rng.binomial(pages - llm, fpr)
-    truth = llm.sum() / pages.sum()
-    calibration = Calibration(
-        true_positives=int(rng.binomial(calibration_size, tpr)),
-        positives=calibration_size,
-        false_positives=int(rng.binomial(calibration_size, fpr)),
-        negatives=calibration_size,
-    )
-    return pages, flagged, truth, calibration
+def beta_scores(rng: np.random.Generator, n: int, llm: bool) -> np.ndarray:
+    """Human scores mostly low, LLM scores mostly high, overlapping (like a usable detector)."""
+    return rng.beta(5, 2, n) if llm else rng.beta(2, 5, n)
 
 
-def test_adjusted_prevalence_inverts_the_mixture_and_clips():
-    assert adjusted_prevalence(0.2 * 0.9 + 0.8 * 0.05, 0.9, 0.05) == pytest.approx(0.2)
-    assert adjusted_prevalence(0.01, 0.9, 0.05) == 0.0
-    assert adjusted_prevalence(0.99, 0.9, 0.05) == 1.0
-    assert np.allclose(adjusted_prevalence(np.array([0.05, 0.9]), 0.9, 0.05), [0.0, 1.0])
+def histogram(scores: np.ndarray) -> np.ndarray:
+    return BINNING.histogram(scores, np.ones(len(scores)))
 
 
-def test_ci_covers_the_truth_in_at_least_90_percent_of_200_simulations():
-    rng = np.random.default_rng(2024)
-    covered = 0
-    errors = []
-    runs = 200
-    for i in range(runs):
-        prevalence = [0.02, 0.1, 0.25, 0.4][i % 4]
-        tpr, fpr = rng.uniform(0.6, 0.95), rng.uniform(0.005, 0.05)
-        pages, flagged, truth, calibration = simulate(rng, prevalence, tpr, fpr)
-        est = estimate_prevalence(pages, flagged, calibration, replicates=400, seed=i)
-        covered += est.ci_low <= truth <= est.ci_high
-        errors.append(est.prevalence - truth)
-    assert covered / runs >= 0.90
-    assert abs(np.mean(errors)) < 0.01  # no systematic bias
+def grouped(rng, n_groups: int, per_group: int, llm: bool, generators: int = 0) -> Grouped:
+    counts = np.stack([histogram(beta_scores(rng, per_group, llm)) for _ in range(n_groups)])
+    return Grouped(counts, np.arange(n_groups) % generators if generators else None)
 
 
-def test_edges_zero_documents_zero_flags_and_useless_classifier():
-    calibration = Calibration(900, 1000, 20, 1000)
-    empty = estimate_prevalence(np.array([0, 0]), np.array([0, 0]), calibration)
-    assert empty.n_docs == 0 and math.isnan(empty.prevalence)
-    none_flagged = estimate_prevalence(np.array([10, 20, 5]), np.array([0, 0, 0]), calibration, replicates=200)
-    assert none_flagged.prevalence == 0.0 and none_flagged.ci_low == 0.0 and none_flagged.ci_high >= 0.0
-    with pytest.raises(ValueError, match="cannot correct"):
-        estimate_prevalence(np.array([10]), np.array([5]), Calibration(10, 100, 20, 100))
+def evidence(crawl: Grouped, human: Grouped, llm: Grouped, replicates: int, words=None) -> Evidence:
+    rng = np.random.default_rng(99)
+    return Evidence(crawl, human_component(human, replicates, rng), llm_component(llm, replicates, rng), BINNING,
+                    words)
 
 
-def test_same_seed_same_interval():
+def test_binning_puts_an_edge_on_the_threshold_and_strata_by_length():
+    b = Binning(0.9995)
+    below = np.nextafter(b.threshold, 0)
+    assert b.score_bin(np.array([below, b.threshold, 0.0, 1.0])).tolist() == [b.below - 1, b.below, 0, b.bins - 1]
+    assert b.stratum(np.array([50, 149, 150, 999, 1000])).tolist() == [0, 0, 1, 2, 3]
+    assert b.cell(np.array([1.0]), np.array([2000]))[0] == b.cells - 1
+
+
+def test_registry_names_columns_kinds_and_the_schema():
+    assert sorted(e.column for e in ESTIMATORS.values()) == sorted(ESTIMATOR_COLUMNS)
+    assert estimator("bound_v1").kind == "lower_bound" and estimator("wordfreq_v1").evidence == "words"
+    with pytest.raises(ConfigError, match="unknown estimator 'nope'"):
+        estimator("nope")
+    with pytest.raises(ValueError, match="two estimators"):
+        @register
+        class Again(Estimator):
+            name, column = "mle_v1", "again"
+
+
+@pytest.mark.parametrize("share", SHARES)
+@pytest.mark.parametrize("name", ["mle_v1", "hdy_v1", "acc_v1"])
+def test_exact_mixture_is_recovered(name, share):
+    # The crawl histogram is exactly (1 - p) h + p l of components measured on a million pages each.
     rng = np.random.default_rng(1)
-    pages, flagged, _, calibration = simulate(rng, 0.2, 0.8, 0.02)
-    a = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=5)
-    b = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=5)
-    assert a == b
+    h, l_ = histogram(beta_scores(rng, 10**6, False)), histogram(beta_scores(rng, 10**6, True))
+    crawl = (10**4 * ((1 - share) * h + share * l_) / 10**6)[None]
+    starts = coarsen_edges(h, l_, BINNING.below, 10)
+    k = int(np.searchsorted(starts, BINNING.below))
+    fitted = ESTIMATORS[name].fit(*(merge_bins(x, starts) for x in (crawl, h[None], l_[None])), k)
+    assert fitted[0] == pytest.approx(share, abs=1e-4)
 
 
-def test_all_flagged_clips_to_one_and_the_interval_stays_in_0_1():
-    calibration = Calibration(80, 100, 5, 100)  # TPR 0.8 < 1: a share flagged above TPR means "all LLM"
-    est = estimate_prevalence(np.array([10, 20, 5]), np.array([10, 20, 5]), calibration, replicates=300)
-    assert est.raw_share == 1.0 and est.prevalence == 1.0 and est.ci_high == 1.0
-    assert 0.0 <= est.ci_low <= 1.0
+def test_bound_is_exact_when_llm_text_never_scores_low():
+    rng = np.random.default_rng(2)
+    h = histogram(beta_scores(rng, 10**6, False))
+    l_ = histogram(0.95 + 0.05 * rng.random(10**6))  # every LLM text above 0.95
+    for share in SHARES:
+        crawl = (10**5 * ((1 - share) * h + share * l_) / 10**6)[None]
+        assert ESTIMATORS["bound_v1"].fit(crawl, h[None], l_[None], 0)[0] == pytest.approx(share, abs=1e-3)
 
 
-def test_zero_false_positives_and_perfect_recall_in_the_calibration():
-    # fp = 0 and tp = n_pos: every redraw gives FPR 0 and TPR 1, so only the sites vary.
-    calibration = Calibration(50, 50, 0, 50)
-    est = estimate_prevalence(np.array([10, 10, 10, 10]), np.array([0, 5, 10, 5]), calibration, replicates=300)
-    assert est.prevalence == pytest.approx(0.5) and est.ci_low < 0.5 < est.ci_high
+def crawl_of(rng, share: float, n_domains: int = 150, per_domain: int = 4) -> tuple[Grouped, float]:
+    """A crawl of whole domains: human domains and LLM domains (content farms)."""
+    n_llm = int(round(share * n_domains))
+    parts = [grouped(rng, n_domains - n_llm, per_domain, False)]
+    if n_llm:
+        parts.append(grouped(rng, n_llm, per_domain, True))
+    return Grouped(np.vstack([p.counts for p in parts])), n_llm / n_domains
 
 
-def test_small_calibration_counts_give_wide_but_finite_intervals():
-    # With 10 texts per class some redraws have TPR <= FPR; those replicates clip instead of failing.
-    small = estimate_prevalence(np.full(50, 20), np.full(50, 6), Calibration(6, 10, 1, 10), replicates=400, seed=3)
-    large = estimate_prevalence(np.full(50, 20), np.full(50, 6), Calibration(600, 1000, 100, 1000), replicates=400,
-                                seed=3)
-    assert small.prevalence == pytest.approx(large.prevalence)
-    assert 0.0 <= small.ci_low <= small.prevalence <= small.ci_high <= 1.0
-    assert small.ci_high - small.ci_low > 2 * (large.ci_high - large.ci_low)
+def test_intervals_cover_the_truth_and_reruns_are_identical():
+    rng = np.random.default_rng(3)
+    human, llm = grouped(rng, 1000, 4, False), grouped(rng, 600, 2, True, generators=4)
+    settings = Settings(replicates=200)
+    covered = dict.fromkeys(("mle_v1", "hdy_v1", "acc_v1"), 0)
+    valid_bound, trials = 0, 60
+    for i in range(trials):
+        crawl, truth = crawl_of(rng, SHARES[i % len(SHARES)])
+        result = estimate_row(evidence(crawl, human, llm, 200), seed=i, settings=settings)
+        for name in covered:
+            covered[name] += result[name].low <= truth <= result[name].high
+        valid_bound += result["bound_v1"].low <= truth + 1e-9
+        if i == 0:
+            assert estimate_row(evidence(crawl, human, llm, 200), seed=0, settings=settings) == result
+    for name, n in covered.items():
+        assert n / trials >= 0.85, (name, n)
+    assert valid_bound / trials >= 0.9
 
 
-def test_sites_without_documents_change_nothing():
-    calibration = Calibration(800, 1000, 30, 1000)
-    base = estimate_prevalence(np.array([5, 8, 3]), np.array([2, 1, 0]), calibration, replicates=100, seed=1)
-    padded = estimate_prevalence(np.array([5, 0, 8, 3, 0]), np.array([2, 0, 1, 0, 0]), calibration, replicates=100,
-                                 seed=1)
-    assert (padded.raw_share, padded.prevalence, padded.n_docs) == (base.raw_share, base.prevalence, base.n_docs)
+def test_strata_add_up_to_the_crawl_share():
+    # Short pages score lower than long ones; each stratum has its own LLM share.
+    rng = np.random.default_rng(4)
+    b = Binning(0.9, length_edges=(100,))
+
+    def pages(n_short, n_long, llm):
+        counts = np.zeros((n_short + n_long, b.cells))
+        for i in range(n_short + n_long):
+            short = i < n_short
+            scores = beta_scores(rng, 3, llm) ** (1.5 if short else 1.0)
+            counts[i] = b.histogram(scores, np.full(3, 50 if short else 500))
+        return counts
+
+    human = human_component(Grouped(pages(800, 800, False)), 200, rng)
+    llm = llm_component(Grouped(pages(400, 400, True), np.arange(800) % 3), 200, rng)
+    crawl = Grouped(np.vstack([pages(100, 60, False), pages(10, 30, True)]))
+    result = estimate_row(Evidence(crawl, human, llm, b), seed=0, settings=Settings(replicates=200))
+    truth = 40 / 200
+    assert result["mle_v1"].low <= truth <= result["mle_v1"].high and abs(result["mle_v1"].share - truth) < 0.06
 
 
-def test_no_llm_text_gives_an_interval_starting_at_zero():
-    # The negative control: with truth 0 the interval should reach down to 0 in nearly every crawl.
-    rng = np.random.default_rng(11)
-    runs, at_zero = 60, 0
-    for i in range(runs):
-        pages, flagged, truth, calibration = simulate(rng, 0.0, 0.8, 0.03)
-        est = estimate_prevalence(pages, flagged, calibration, replicates=300, seed=i)
-        at_zero += est.ci_low == 0.0
-    assert truth < 0.01 and at_zero / runs >= 0.9
+def test_word_frequency_model_and_estimate_of_a_linear_mixture():
+    model = WordModel.fit({"delve": 0.5, "the": 0.9, "rare": 0.001, "a": 1.0}, {"delve": 10, "the": 950, "a": 1000},
+                          1000)
+    assert set(model.weights) == {"delve", "the"} and model.weights["delve"] > 0 > model.weights["the"]
+    assert model.score("We delve, delve and Delve.") == pytest.approx(model.weights["delve"])
+    assert fold("example.com") == fold("example.com") in (0, 1)
+    # Mean word score: human 0, LLM 2, the crawl 0.5 = 0.25 * 2.
+    rng = np.random.default_rng(7)
+    ones = np.ones((100, BINNING.cells))
+    human = human_component(Grouped(ones[:50]), 50, rng, words=np.tile([5.0, 0.0], (50, 1)))
+    llm = llm_component(Grouped(ones[:10], np.arange(10) % 2), 50, rng, words=np.tile([1.0, 2.0], (10, 1)))
+    ev = Evidence(Grouped(ones), human, llm, BINNING, crawl_words=np.tile([5.0, 2.5], (100, 1)))
+    assert estimate_row(ev, seed=0, settings=Settings(replicates=50), names=["wordfreq_v1"])["wordfreq_v1"].share \
+        == pytest.approx(0.25)
 
 
-def test_many_domains_are_bootstrapped_in_blocks_that_fit_in_memory():
-    rng = np.random.default_rng(5)
-    domains = 3 * MAX_BLOCK_CELLS // 50 + 7  # blocks of fewer replicates than the default 50
-    pages = rng.integers(1, 4, domains)
-    flagged = rng.binomial(pages, 0.2)
-    calibration = Calibration(800, 1000, 50, 1000)
-    est = estimate_prevalence(pages, flagged, calibration, replicates=60, seed=2)
-    again = estimate_prevalence(pages, flagged, calibration, replicates=60, seed=2)
-    assert est == again and est.n_clusters == domains
-    assert est.ci_low <= est.prevalence <= est.ci_high
+def test_poisson_and_generator_weights():
+    w = poisson_weights(np.random.default_rng(5), (400, 1000)).astype(float)
+    assert w.mean() == pytest.approx(1.0, abs=0.01) and w.var() == pytest.approx(1.0, abs=0.02)
+    counts = np.arange(12.0).reshape(4, 3)
+    totals = replicate_totals(counts, 5, np.random.default_rng(0))
+    assert totals[0].tolist() == counts.sum(axis=0).tolist() and totals.shape == (6, 3)
+    for draw in ("poisson", "one", "dirichlet", "predictive"):
+        g = generator_weights(np.random.default_rng(0), 100, 4, draw)
+        assert g.shape == (101, 4) and (g[0] == 1).all() and np.allclose(g[1:].sum(axis=1) > 0, True)
+    assert set(np.unique(generator_weights(np.random.default_rng(0), 50, 4, "one")[1:])) == {0.0, 1.0}
 
 
-def test_the_registry_names_each_estimator_once_and_refuses_unknown_names():
-    from leakwatch.errors import ConfigError
-    from leakwatch.estimators.base import ESTIMATORS, Estimator, estimator_class, register
-
-    assert "adjusted_cc_v1" in ESTIMATORS
-    docs, flagged, calibration = np.array([10, 20, 5]), np.array([2, 9, 1]), Calibration(40, 100, 5, 100)
-    chosen = estimator_class("adjusted_cc_v1")(calibration, replicates=50, level=0.9)
-    assert chosen.estimate(docs, flagged, seed=3) == estimate_prevalence(docs, flagged, calibration, 50, 3, 0.9)
-    with pytest.raises(ConfigError, match="unknown estimator 'nope'; known: adjusted_cc_v1"):
-        estimator_class("nope")
-
-    class Twin(Estimator):
-        name = "adjusted_cc_v1"
-
-        def estimate(self, scored, flagged, seed):
-            raise AssertionError("never called")
-
-    with pytest.raises(ValueError, match="two estimators are named 'adjusted_cc_v1'"):
-        register(Twin)
+def test_a_slice_with_one_page_is_not_measurable():
+    # One scored page at p_llm 0.99999 (the real CC-MAIN-2020-34 excerpt's case): one domain to resample,
+    # an interval of no width; the rule refuses the row before any estimate is made.
+    rng = np.random.default_rng(6)
+    crawl = Grouped(histogram(np.array([0.99999]))[None])
+    result = estimate_row(evidence(crawl, grouped(rng, 500, 4, False), grouped(rng, 300, 2, True, 3), 100), seed=0,
+                          settings=Settings(replicates=100))
+    assert result["mle_v1"].high - result["mle_v1"].low == 0  # what would be printed without the rule
+    assert "scored pages" in unmeasurable(crawl.n_pages, crawl.n_groups)
+    assert unmeasurable(MIN_PAGES, 150, 0.05, 0.15) is None
+    assert "wide" in unmeasurable(600, 150, 0.05, 0.06 + MAX_WIDTH)
+    assert "domains" in unmeasurable(600, 3)
+    assert near_zero(0.0, 0.0) and near_zero(0.01, 0.0) and not near_zero(0.05, 0.0) and not near_zero(0.01, 0.005)

@@ -1,19 +1,18 @@
 """The demo's sample shards: the shipped LLM pages, the truth of what the shards hold, their
-determinism and cache, and the held-out calibration pages."""
+determinism and cache, and the LLM component that no shard holds."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import re
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from leakwatch.validation.measure import demo_calibration
-from leakwatch.validation.samples import SampleCrawl, build_samples, calibration_texts, llm_texts, shard_paragraphs
+from leakwatch.estimators.components import shipped_llm_pages
+from leakwatch.validation.samples import SampleCrawl, build_samples, llm_texts
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (
@@ -40,10 +39,9 @@ def article_words(page_html: str) -> list[str]:
 
 def test_shipped_llm_pages_are_web_texts_of_the_promised_shape():
     texts = llm_texts()
-    assert len(texts) == 60 and len({t["text"] for t in texts}) == 60
-    assert {"how-to", "product-review", "travel-blog", "listicle", "news-explainer", "recipe-intro",
-            "seo-landing", "forum-answer"} == {t["style"] for t in texts}
-    assert all(250 <= len(t["text"].split()) <= 450 and t["topic"] for t in texts)
+    assert len(texts) == 173 and len({t["text"] for t in texts}) == 173
+    assert len({t["genre"] for t in texts}) >= 20 and {t["generator"] for t in texts} == {"claude"}
+    assert all(50 <= t["n_words"] <= 1000 for t in texts)
 
 
 def test_sample_truth_matches_the_pages_in_the_shards(tmp_path):
@@ -85,32 +83,14 @@ def test_samples_are_deterministic_cached_and_seeded(tmp_path):
 
 def test_samples_refuse_more_llm_pages_than_were_shipped(tmp_path):
     crawls = (SampleCrawl(C, dt.datetime(2024, 8, 3, tzinfo=dt.UTC), 0.9),)
-    with pytest.raises(ValueError, match="60 shipped LLM texts are used up"):
-        build_samples(tmp_path, crawls, pages_per_crawl=100)
+    with pytest.raises(ValueError, match="173 shipped demo LLM texts are used up"):
+        build_samples(tmp_path, crawls, pages_per_crawl=250)
 
 
-def test_calibration_pages_are_held_out_of_every_shard():
-    texts = calibration_texts()
-    human = [t for t, llm in texts if not llm]
-    llm = [t for t, is_llm in texts if is_llm]
-    in_shards = set(shard_paragraphs())
-    used = [p for t in human for p in t.split("\n\n")]
-    assert used and len(used) == len(set(used)) and not set(used) & in_shards
-    assert all(4 <= len(t.split("\n\n")) <= 12 for t in human)
-    assert len(llm) == 60 and not set(llm) & {item["text"] for item in llm_texts()}
-
-
-def test_demo_measures_error_rates_on_the_held_out_pages(tmp_path):
-    from leakwatch.config import Config
-
-    counts, path = demo_calibration(tmp_path, Config())
-    texts = calibration_texts()
-    n_llm = sum(llm for _, llm in texts)
-    assert 0 < counts["n_pos"] <= n_llm and 0 < counts["n_neg"] <= len(texts) - n_llm
-    assert 0 <= counts["tp"] <= counts["n_pos"] and 0 <= counts["fp"] <= counts["n_neg"]
-    can_correct = counts["tp"] / counts["n_pos"] > counts["fp"] / counts["n_neg"]
-    # A file for the stats job only when the counts can correct a flagged share.
-    assert (path is not None) == can_correct == (tmp_path / "calibration.json").exists()
-    if path is not None:
-        data = json.loads(path.read_text())
-        assert data == {**{k: counts[k] for k in ("threshold", "tp", "n_pos", "fp", "n_neg")}, "source": data["source"]}
+def test_the_demo_llm_component_is_held_out_of_every_shard():
+    component = shipped_llm_pages()
+    demo = llm_texts()
+    assert len(component) == 179 and {t.generator for t in component} == {"claude"}
+    assert not {t.text for t in component} & {t["text"] for t in demo}
+    # An edit and its source are one group, on one side: no group is in both.
+    assert not {t.group.split(":", 1)[1] for t in component} & {t["group"] for t in demo}

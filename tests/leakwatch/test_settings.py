@@ -61,14 +61,15 @@ def test_defaults_shown_are_the_declared_and_the_commands_own():
 def test_cli_flags_land_in_the_stats_section():
     command, config = parse([
         "stats", "--out", "wh", "--replicates", "50", "--bootstrap-seed", "3", "--level", "0.9",
-        "--flag-threshold", "0.8", "--calibration", "cal.json", "--fpr-slice", "same", "--top-domains", "7",
-        "--min-site-docs", "4",
+        "--flag-threshold", "0.8", "--llm-texts", "a.jsonl", "b.jsonl", "--no-word-frequency", "--top-domains", "7",
+        "--min-site-docs", "4", "--estimator", "hdy_v1",
     ])
     options = config.stats
     assert (config.warehouse, command.entry) == ("wh", "leakwatch.jobs.stats:run")
     assert (options.replicates, options.bootstrap_seed, options.level, options.flag_threshold) == (50, 3, 0.9, 0.8)
-    assert (options.calibration, options.fpr_slice, options.top_domains, options.min_site_docs) == (
-        "cal.json", "same", 7, 4)
+    assert (options.llm_texts, options.word_frequency, options.top_domains, options.min_site_docs) == (
+        ("a.jsonl", "b.jsonl"), False, 7, 4)
+    assert options.estimator == "hdy_v1"
     assert command.load() is stats.run
 
 

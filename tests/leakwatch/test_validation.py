@@ -1,5 +1,5 @@
-"""The injection test without Spark: the held-out split, the calibration counts, the crawl plan,
-templated copies, the comparison with the truth, the exit rule, and the output folder."""
+"""The injection test without Spark: the held-out split, the LLM component's scores, the crawl plan and
+its drift, templated copies, the comparison with the truth, the exit rule, and the output folder."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from leakwatch.errors import ConfigError
+from leakwatch.estimators.components import LabelledText, score_texts
 from leakwatch.schemas.values import VIEWS
 from leakwatch.training.corpus import read_corpus
 from leakwatch.udfs.classifier import default_model_path, score_frame
 from leakwatch.udfs.ingest import FileIngest, IngestOptions
-from leakwatch.udfs.scoring import operating_threshold
 from leakwatch.validation.inject import (
     CALIBRATION,
     INJECTION,
@@ -25,12 +25,9 @@ from leakwatch.validation.inject import (
     prepare_out,
     templated_copy,
 )
-from leakwatch.validation.measure import calibrate, compare, passed
+from leakwatch.validation.measure import compare, passed
 from leakwatch.validation.pages import Page, page_html, write_shard
 from tests.labeled import write_labeled
-
-# The shipped model's operating threshold (its card).
-THRESHOLD = operating_threshold(default_model_path())
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +54,11 @@ def test_split_keeps_each_group_on_one_side_and_uses_held_out_groups_only(labele
     assert halves(examples, 0) != halves(examples, 1)
 
 
-def test_calibration_counts_equal_a_count_through_the_extract_path(labeled, tmp_path):
+def test_component_scores_equal_scores_through_the_extract_path(labeled, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKWATCH_CACHE", str(tmp_path / "cache"))
     examples = halves(read_corpus(labeled), seed=3)[CALIBRATION]
-    counts = calibrate(examples, str(default_model_path()), THRESHOLD, seed=3)["extracted"]
+    texts = [LabelledText(e.text, e.llm, e.generator, e.group, e.source) for e in examples]
+    scored = score_texts(texts, str(default_model_path()), seed="3:calibration").frame
     # Independently: the same pages written to a WARC, read back by extract's per-file code, scored.
     shard = tmp_path / "CC-MAIN-2024-33-calibration.warc.gz"
     pages = [Page(url=f"https://cal.example.org/{i}",
@@ -73,21 +72,20 @@ def test_calibration_counts_equal_a_count_through_the_extract_path(labeled, tmp_
     ordered = [docs[p.url] for p in pages]
     frame = score_frame([d["text"] for d in ordered], [d["language"] for d in ordered],
                         [d["n_words"] for d in ordered], str(default_model_path()))
-    expected = Counter()
-    for e, p, scored in zip(examples, frame["p_llm"], frame["scored"], strict=True):
-        if scored:
-            expected["n_pos" if e.llm else "n_neg"] += 1
-            expected[("tp" if e.llm else "fp")] += int(p >= THRESHOLD)
-    assert {k: counts[k] for k in ("tp", "n_pos", "fp", "n_neg")} == {k: expected[k] for k in
-                                                                       ("tp", "n_pos", "fp", "n_neg")}
-    assert counts["n_pos"] and counts["n_neg"] and counts["threshold"] == THRESHOLD
+    assert scored["scored"].tolist() == frame["scored"].tolist() and scored["scored"].any()
+    assert scored["n_words"].tolist() == [d["n_words"] for d in ordered]
+    assert (scored["p_llm"].fillna(-1).to_numpy() == frame["p_llm"].fillna(-1).to_numpy()).all()
+    # Cached: the same texts and model read back the same frame without scoring again.
+    again = score_texts(texts, str(default_model_path()), seed="3:calibration").frame
+    assert again.equals(scored) and len(list((tmp_path / "cache").glob("scored-*.parquet"))) == 1
 
 
 def test_plan_has_the_shares_recrawls_and_near_copies_asked_for():
     crawls = [("CC-MAIN-2021-04", 0.0), ("CC-MAIN-2024-33", 0.25), ("CC-MAIN-2025-30", 0.4)]
-    plan = plan_crawls(40, 30, crawls, 80, seed=1, recrawl_share=0.2, near_dup_share=0.1)
-    assert plan == plan_crawls(40, 30, crawls, 80, seed=1, recrawl_share=0.2, near_dup_share=0.1)
-    assert plan != plan_crawls(40, 30, crawls, 80, seed=2, recrawl_share=0.2, near_dup_share=0.1)
+    sources = ["news", "forum"] * 20
+    plan = plan_crawls(sources, 30, crawls, 80, seed=1, recrawl_share=0.2, near_dup_share=0.1)
+    assert plan == plan_crawls(sources, 30, crawls, 80, seed=1, recrawl_share=0.2, near_dup_share=0.1)
+    assert plan != plan_crawls(sources, 30, crawls, 80, seed=2, recrawl_share=0.2, near_dup_share=0.1)
     by_crawl = {c: [p for p in plan if p.crawl == c] for c, _ in crawls}
     earlier_new: dict[str, tuple] = {}
     for crawl, share in crawls:
@@ -109,6 +107,21 @@ def test_plan_has_the_shares_recrawls_and_near_copies_asked_for():
     for llm, pool in ((False, 40), (True, 30)):
         uses = Counter(p.text_id for p in plan if p.kind == "new" and p.llm == llm)
         assert set(uses) == set(range(pool)) and max(uses.values()) - min(uses.values()) <= 1
+
+
+def test_a_drifting_plan_moves_the_human_mix_from_crawl_to_crawl():
+    crawls = [("CC-MAIN-2021-04", 0.0), ("CC-MAIN-2022-33", 0.0), ("CC-MAIN-2024-33", 0.0), ("CC-MAIN-2025-30", 0.0)]
+    sources = ["a"] * 200 + ["b"] * 200
+
+    def share_of_b(plan, crawl):
+        new = [p for p in plan if p.crawl == crawl and p.kind == "new"]
+        return sum(sources[p.text_id] == "b" for p in new) / len(new)
+
+    still = plan_crawls(sources, 10, crawls, 400, seed=0, recrawl_share=0.0, near_dup_share=0.0)
+    moving = plan_crawls(sources, 10, crawls, 400, seed=0, recrawl_share=0.0, near_dup_share=0.0, human_drift=1.0)
+    assert abs(share_of_b(still, crawls[0][0]) - share_of_b(still, crawls[-1][0])) < 0.05
+    # exp(+-1) weights: b goes from ~27% of the human pages in the first crawl to ~73% in the last.
+    assert share_of_b(moving, crawls[0][0]) < 0.35 < 0.65 < share_of_b(moving, crawls[-1][0])
 
 
 def test_templated_copy_changes_a_few_words():
@@ -136,6 +149,11 @@ def test_compare_and_the_exit_rule():
     assert captures["bias"] == pytest.approx(0.31 - 0.3) and captures["covered"] and captures["within_tolerance"]
     assert captures["truth_all"] == pytest.approx(30 / 105)
     assert not by_key[("CC-MAIN-2024-33", "unique")]["covered"]
+    assert captures["mle"] is None and captures["mle_error"] is None
+    with_estimators = compare(truth, {**estimates, ("CC-MAIN-2024-33", "captures"): {
+        **estimates[("CC-MAIN-2024-33", "captures")], "mle": 0.28, "mle_low": 0.2, "mle_high": 0.33}}, 0.02)
+    mle = next(r for r in with_estimators if (r["crawl"], r["view"]) == ("CC-MAIN-2024-33", "captures"))
+    assert mle["mle_error"] == pytest.approx(-0.02) and mle["mle_covered"]
     assert not by_key[("CC-MAIN-2024-33", "unique")]["within_tolerance"]
     # Only the captures view decides: a miss in the unique view alone passes.
     assert passed(rows)
