@@ -20,6 +20,10 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 _DIGIT = re.compile(r"\d")
 _MAX_TOKENS = 512
 _CHARS_PER_TOKEN = 12
+# classifier_text/2's clean-up before tokens (udfs/classifier.py): line-initial list bullets, control characters
+# and lone surrogates. It is not part of the fast path, so the oracle applies the same rule.
+_BULLET = re.compile(r"^[ \t]*(?:[-*\u2022\u00b7\u25aa\u2013]|\d{1,2}[.)])[ \t]+", re.M)
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def normalize_text(text: str) -> str:
@@ -29,8 +33,10 @@ def normalize_text(text: str) -> str:
 
 
 def classifier_text(text: str) -> str:
-    """udfs.classifier.classifier_text before its fast path: one findall over the whole head."""
-    text = unicodedata.normalize("NFKC", text[: _MAX_TOKENS * _CHARS_PER_TOKEN]).lower()
+    """udfs.classifier.classifier_text (text form classifier_text/2) before its fast path: one findall over
+    the whole head."""
+    text = _BULLET.sub("", _UNPRINTABLE.sub(" ", text[: _MAX_TOKENS * _CHARS_PER_TOKEN]))
+    text = unicodedata.normalize("NFKC", text).lower()
     return " ".join(_TOKEN.findall(_DIGIT.sub("0", text))[:_MAX_TOKENS])
 
 

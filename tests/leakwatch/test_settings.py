@@ -85,7 +85,8 @@ def test_flags_that_bypassed_the_config_are_settings():
     _, dedup = parse(["dedup", "--only-crawl", "CC-MAIN-2024-10", "--only-crawl", "CC-MAIN-2024-18", "--no-verify"])
     assert dedup.only_crawl == ("CC-MAIN-2024-10", "CC-MAIN-2024-18") and dedup.dedup.verify is False
     _, train = parse(["train", "--labeled", "data", "--model-dir", "m", "--sweep", "--no-evaluate"])
-    assert dataclasses.astuple(train.train) == ("data", "m", True, False)
+    t = train.train
+    assert (t.labeled, t.model_dir, t.sweep, t.evaluate) == ("data", "m", True, False)
 
 
 def test_toml_config_and_flags(tmp_path):
