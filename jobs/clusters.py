@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 from leakwatch.crawls import crawl_order_key
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH, sql_conf
+from leakwatch.jobs.templates import with_templates
 from leakwatch.jobs.udf import signatures
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
@@ -23,6 +24,7 @@ from leakwatch.udfs.minhash import (
     fingerprint_differences,
     fingerprint_parts,
     validate_options,
+    verify_slots,
 )
 
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band
@@ -70,9 +72,9 @@ def check_fingerprint(spark: SparkSession, state: str, options: DedupOptions, re
         if found["fingerprint"] != fingerprint(options):
             differences = "; ".join(fingerprint_differences(found["parts"], wanted))
             raise FingerprintMismatch(
-                f"the lsh_index in {state} was built with other dedup settings (index -> this run: "
-                f"{differences}). Run with the index's settings, or dedup into a new warehouse: "
-                "signatures made with different settings cannot be compared"
+                f"dedup: the lsh_index in {state} was built with other settings (index -> this run: {differences}): "
+                f"run with the index's settings, or rebuild it and every crawl's clusters with "
+                f"`leakwatch dedup --out {state} --rebuild`"
             )
     elif record:
         write_text(spark, manifest, json.dumps({"fingerprint": fingerprint(options), "parts": wanted}, indent=1))
@@ -178,7 +180,7 @@ def _near_matches(
     verified = (
         candidates.join(node_sigs.select(F.col("node").alias("a"), F.col("signature").alias("sa")), "a")
         .join(node_sigs.select(F.col("node").alias("b"), F.col("signature").alias("sb")), "b")
-        .where(F.expr(agree) >= options.jaccard_threshold * options.num_perm)
+        .where(F.expr(agree) >= verify_slots(options.jaccard_threshold, options.num_perm))
         .select("a", "b")
     )
     return verified, prior_near
@@ -204,7 +206,9 @@ def _signed(spark: SparkSession, docs: DataFrame, orders: dict[str, str], option
     with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.signature_batch_rows)):
         order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
         base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
-        sigs = signatures(base.select("doc_id", "text"), options)
+        host = ["host"] if "host" in docs.columns else []
+        texts = docs.select("doc_id", "crawl", "url", "text", "text_hash", *host)
+        sigs = signatures(with_templates(texts, options).select("doc_id", "text", "template"), options)
         return (
             base.drop("text")
             .withColumn("url_hash", F.xxhash64("url"))

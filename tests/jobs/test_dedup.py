@@ -18,7 +18,7 @@ from leakwatch.jobs.clusters import ConvergenceError, FingerprintMismatch, compu
 from leakwatch.jobs.dedup import dedup_crawls
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
-from leakwatch.udfs.minhash import DedupOptions
+from leakwatch.udfs.minhash import DedupOptions, fingerprint
 from leakwatch.udfs.text import text_hash, words
 
 pytestmark = pytest.mark.spark
@@ -99,13 +99,19 @@ def test_precision_and_recall_against_exact_jaccard(spark) -> None:
     recall = len(true_pairs & found) / len(true_pairs)
     recall_high = len({p for p in true_pairs if truth[p] >= 0.9} & found) / sum(j >= 0.9 for j in truth.values())
     near_miss = sum(truth.get(p, 0.0) >= options.jaccard_threshold - 0.1 for p in found) / len(found)
+    far = {p for p, j in truth.items() if j <= 0.6}
+    merged_far = len(far & found) / len(far)
     print(f"dedup accuracy: {len(rows)} docs, {len(true_pairs)} pairs with J>=0.8, precision {precision:.3f}, "
-          f"recall {recall:.3f}, recall at J>=0.9 {recall_high:.3f}, found pairs with J>=0.7 {near_miss:.3f}")
-    assert len(true_pairs) > 200
-    assert precision >= 0.9
-    assert near_miss >= 0.99
-    assert recall >= 0.75
-    assert recall_high >= 0.95
+          f"recall {recall:.3f}, recall at J>=0.9 {recall_high:.3f}, found pairs with J>=0.7 {near_miss:.3f}, "
+          f"pairs with J<=0.6 merged {merged_far:.4f}")
+    assert len(true_pairs) > 200 and len(far) > 200
+    # Buckets and verification are chosen for recall at the threshold: the pairs found that are below it
+    # are just below it (this corpus holds many pairs at 0.65-0.8; a cluster's pairs count transitively).
+    assert recall >= 0.95
+    assert recall_high >= 0.99
+    assert near_miss >= 0.95
+    assert merged_far <= 0.01
+    assert precision >= 0.7
 
     by_id = {r["doc_id"]: r for r in clusters}
     for row in clusters:
@@ -113,7 +119,7 @@ def test_precision_and_recall_against_exact_jaccard(spark) -> None:
     representatives = defaultdict(int)
     for row in clusters:
         representatives[row["cluster_id"]] += row["is_representative"]
-        assert row["fingerprint"] == "sh5-np128-s1-xxh32.affine32-b9r13-t0.8-min20-norm1"
+        assert row["fingerprint"] == fingerprint(options)
     assert set(representatives.values()) == {1}
 
 
@@ -249,4 +255,11 @@ def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
     assert summary == {"crawl": "CC-MAIN-2023-06", "documents": 3, "clusters": 2, "exact_duplicates": 1,
                        "in_multi_doc_clusters": 2, "content_seen_before": 0, "url_seen_before": 0}
     assert main(["dedup", "--out", warehouse, "--num-perm", "64"]) == 2
-    assert "num_perm: 128 -> 64" in capsys.readouterr().err
+    refused = capsys.readouterr().err.strip().splitlines()
+    assert len(refused) == 1 and "num_perm: 128 -> 64" in refused[0] and "--rebuild" in refused[0]
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64", "--rebuild", "--only-crawl", "CC-MAIN-2023-06"]) == 2
+    assert "leave out --only-crawl" in capsys.readouterr().err
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64", "--rebuild"]) == 0
+    out, err = capsys.readouterr()
+    assert "deleted lsh_index, clusters, url_history" in err and json.loads(out.strip().splitlines()[-1]) == summary
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64"]) == 0
