@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
@@ -18,6 +19,7 @@ from leakwatch.jobs.templates import with_templates
 from leakwatch.jobs.udf import signatures
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
+from leakwatch.udfs.components import components
 from leakwatch.udfs.minhash import (
     DedupOptions,
     fingerprint,
@@ -137,6 +139,16 @@ def connected_components(edges: DataFrame, max_iterations: int) -> DataFrame:
         f"dedup: connected components did not converge in {max_iterations} rounds "
         f"({current.count()} edges left): raise --max-cc-iterations"
     )
+
+
+def graph_labels(spark: SparkSession, edges: DataFrame, options: DedupOptions) -> DataFrame:
+    """(node, root) of the match graph: on the driver when it has at most max_driver_edges edges (one Spark
+    job instead of several per round), else in Spark; the same labels either way."""
+    small = edges.select("a", "b").limit(options.max_driver_edges + 1).toPandas()
+    if len(small) > options.max_driver_edges:
+        return connected_components(edges, options.max_cc_iterations)
+    nodes, roots = components(small["a"].to_numpy(), small["b"].to_numpy())
+    return spark.createDataFrame(pd.DataFrame({"node": nodes, "root": roots}), "node long, root long")
 
 
 def _min_key(order: str, node: str, crawl: str) -> Column:
@@ -318,7 +330,7 @@ def dedup_batch(
     in_exact_group = docs_sig.where(F.col("doc_id") != F.col("exact_group")).select(
         F.col("exact_group").alias("a"), F.col("doc_id").alias("b")
     )
-    labels = connected_components(matches.union(in_exact_group), options.max_cc_iterations)
+    labels = graph_labels(spark, matches.union(in_exact_group), options)
     docs_comp, comp_first = _component_first(docs_sig, labels, prior_first)
     content_first = _content_first(docs_sig, matches, prior_first)
     url_first = prior_urls.join(docs_sig.select("url_hash").distinct(), "url_hash", "left_semi").groupBy(

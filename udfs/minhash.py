@@ -69,7 +69,10 @@ class DedupOptions:
     # Buckets larger than this give star edges (to their smallest member) instead of all pairs.
     max_bucket_pairs: int = setting(100, "LSH buckets larger than this link each member to the smallest only",
                                     metavar="N")
-    max_cc_iterations: int = setting(30, "connected-components rounds before giving up", metavar="N")
+    # Below this, the match graph's components are found on the driver: Spark's rounds cost ~1 s each.
+    max_driver_edges: int = setting(1_000_000, "match graphs with at most this many edges get their components on "
+                                               "the driver", metavar="N")
+    max_cc_iterations: int = setting(30, "connected-components rounds before giving up (larger graphs)", metavar="N")
 
 
 def validate_options(options: DedupOptions) -> None:
