@@ -249,7 +249,8 @@ def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
                  text=texts[i % 2], text_hash=text_hash(texts[i % 2])) for i in range(3)]
     rows = [tuple(d.get(name) for name in DOCUMENTS.fieldNames()) for d in docs]
     spark.createDataFrame(rows, DOCUMENTS).write.partitionBy("crawl").parquet(f"{warehouse}/documents")
-    log = ("file:///a.warc.gz", "CC-MAIN-2023-06", "ok", None, None, 1, 3, {}, 3, {}, 0, 0, 0.0, "x", "r1", FETCH)
+    log = ("file:///a.warc.gz", "CC-MAIN-2023-06", "ok", None, None, 1, 3, {}, 3, {}, 0, 0, 0.0, "x", "r1", FETCH,
+           {"CC-MAIN-2023-06": 3})
     spark.createDataFrame([log], INGEST_LOG).write.partitionBy("crawl").parquet(f"{warehouse}/ingest_log")
 
     assert main(["dedup", "--out", warehouse, "--only-crawl", "CC-MAIN-2023-06"]) == 0
