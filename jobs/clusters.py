@@ -8,21 +8,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from leakwatch.crawls import crawl_order_key
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH, sql_conf
+from leakwatch.jobs.templates import with_templates
 from leakwatch.jobs.udf import signatures
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
+from leakwatch.udfs.components import components
 from leakwatch.udfs.minhash import (
     DedupOptions,
     fingerprint,
     fingerprint_differences,
     fingerprint_parts,
     validate_options,
+    verify_slots,
 )
 
 EXACT_BAND = -1  # lsh_index rows keyed by text_hash rather than by an LSH band
@@ -70,9 +74,9 @@ def check_fingerprint(spark: SparkSession, state: str, options: DedupOptions, re
         if found["fingerprint"] != fingerprint(options):
             differences = "; ".join(fingerprint_differences(found["parts"], wanted))
             raise FingerprintMismatch(
-                f"the lsh_index in {state} was built with other dedup settings (index -> this run: "
-                f"{differences}). Run with the index's settings, or dedup into a new warehouse: "
-                "signatures made with different settings cannot be compared"
+                f"dedup: the lsh_index in {state} was built with other settings (index -> this run: {differences}): "
+                f"run with the index's settings, or rebuild it and every crawl's clusters with "
+                f"`leakwatch dedup --out {state} --rebuild`"
             )
     elif record:
         write_text(spark, manifest, json.dumps({"fingerprint": fingerprint(options), "parts": wanted}, indent=1))
@@ -137,6 +141,16 @@ def connected_components(edges: DataFrame, max_iterations: int) -> DataFrame:
     )
 
 
+def graph_labels(spark: SparkSession, edges: DataFrame, options: DedupOptions) -> DataFrame:
+    """(node, root) of the match graph: on the driver when it has at most max_driver_edges edges (one Spark
+    job instead of several per round), else in Spark; the same labels either way."""
+    small = edges.select("a", "b").limit(options.max_driver_edges + 1).toPandas()
+    if len(small) > options.max_driver_edges:
+        return connected_components(edges, options.max_cc_iterations)
+    nodes, roots = components(small["a"].to_numpy(), small["b"].to_numpy())
+    return spark.createDataFrame(pd.DataFrame({"node": nodes, "root": roots}), "node long, root long")
+
+
 def _min_key(order: str, node: str, crawl: str) -> Column:
     # Structs compare field by field: earliest crawl first, then smallest id.
     return F.struct(F.col(order).alias("order"), F.col(node).alias("id"), F.col(crawl).alias("crawl"))
@@ -178,7 +192,7 @@ def _near_matches(
     verified = (
         candidates.join(node_sigs.select(F.col("node").alias("a"), F.col("signature").alias("sa")), "a")
         .join(node_sigs.select(F.col("node").alias("b"), F.col("signature").alias("sb")), "b")
-        .where(F.expr(agree) >= options.jaccard_threshold * options.num_perm)
+        .where(F.expr(agree) >= verify_slots(options.jaccard_threshold, options.num_perm))
         .select("a", "b")
     )
     return verified, prior_near
@@ -204,7 +218,9 @@ def _signed(spark: SparkSession, docs: DataFrame, orders: dict[str, str], option
     with sql_conf(spark, MAX_RECORDS_PER_BATCH, str(options.signature_batch_rows)):
         order_df = F.broadcast(spark.createDataFrame(sorted(orders.items()), "crawl string, crawl_order string"))
         base = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash").join(order_df, "crawl")
-        sigs = signatures(base.select("doc_id", "text"), options)
+        host = ["host"] if "host" in docs.columns else []
+        texts = docs.select("doc_id", "crawl", "url", "text", "text_hash", *host)
+        sigs = signatures(with_templates(texts, options).select("doc_id", "text", "template"), options)
         return (
             base.drop("text")
             .withColumn("url_hash", F.xxhash64("url"))
@@ -314,7 +330,7 @@ def dedup_batch(
     in_exact_group = docs_sig.where(F.col("doc_id") != F.col("exact_group")).select(
         F.col("exact_group").alias("a"), F.col("doc_id").alias("b")
     )
-    labels = connected_components(matches.union(in_exact_group), options.max_cc_iterations)
+    labels = graph_labels(spark, matches.union(in_exact_group), options)
     docs_comp, comp_first = _component_first(docs_sig, labels, prior_first)
     content_first = _content_first(docs_sig, matches, prior_first)
     url_first = prior_urls.join(docs_sig.select("url_hash").distinct(), "url_hash", "left_semi").groupBy(

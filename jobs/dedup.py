@@ -23,12 +23,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from leakwatch.config import Config
+from leakwatch.errors import ConfigError
 from leakwatch.jobs.clusters import check_fingerprint, crawl_orders, dedup_batch, index_dir
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.results import DedupSummary
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.warehouse import (
     check_schema_versions,
+    delete_path,
     overwrite_crawls,
     read_documents,
     read_text,
@@ -36,6 +38,8 @@ from leakwatch.jobs.warehouse import (
     write_text,
 )
 from leakwatch.udfs.minhash import DedupOptions, validate_options
+
+REBUILT = ("lsh_index", "clusters", "url_history")  # what dedup derives from documents alone
 
 
 def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, warehouse: str) -> list[DedupSummary]:
@@ -81,7 +85,12 @@ def summarize(clusters: DataFrame) -> DedupSummary:
 
 def run(config: Config) -> int:
     """CLI entry of `leakwatch dedup`."""
+    if config.rebuild and config.only_crawl:
+        raise ConfigError("dedup: --rebuild deduplicates every crawl of the warehouse: leave out --only-crawl")
     spark = get_spark(config.spark, "leakwatch-dedup")
+    if config.rebuild:
+        deleted = [t for t in REBUILT if delete_path(spark, table_path(config.warehouse, t))]
+        print(f"dedup: rebuilding: deleted {', '.join(deleted) or 'nothing'} in {config.warehouse}", file=sys.stderr)
     docs = read_documents(spark, config.warehouse, list(config.only_crawl) or None)
     summaries = dedup_crawls(spark, docs, config.dedup, config.warehouse)
     missing = sorted(set(config.only_crawl) - {s.crawl for s in summaries})

@@ -35,7 +35,8 @@ def scores_udf(model_file: str):
 
 
 def signatures(docs: DataFrame, options: DedupOptions) -> DataFrame:
-    """(doc_id, n_shingles, signature, band_hashes) of documents (doc_id, text), per Arrow batch in numpy."""
+    """(doc_id, n_shingles, signature, band_hashes) of documents (doc_id, text, template: their host's template
+    line keys or null), per Arrow batch in numpy."""
     return docs.mapInPandas(lambda frames: signature_frames(frames, options), SIGNATURE_DDL)
 
 

@@ -33,6 +33,12 @@ def path_exists(spark: SparkSession, path: str) -> bool:
     return bool(fs.exists(hpath))
 
 
+def delete_path(spark: SparkSession, path: str) -> bool:
+    """Delete a file or directory tree at a Hadoop-writable path or URI; False if there was none."""
+    fs, hpath = _hadoop_fs(spark, path)
+    return bool(fs.exists(hpath) and fs.delete(hpath, True))
+
+
 def write_text(spark: SparkSession, path: str, text: str) -> None:
     """Write a small text file (a marker or JSON manifest) through Hadoop's FileSystem."""
     write_bytes(spark, path, text.encode("utf-8"))

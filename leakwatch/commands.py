@@ -56,7 +56,7 @@ COMMANDS = {command.name: command for command in (
     Command("demo", "run the whole pipeline on the bundled sample shards", "leakwatch.jobs.demo:run",
             (*WAREHOUSE, "demo", "stats.replicates"), defaults=(("spark.shuffle_partitions", 4),)),
     Command("dedup", "exact + near-duplicate clusters and first-seen crawl of every document",
-            "leakwatch.jobs.dedup:run", (*WAREHOUSE, "only_crawl", "dedup"), needs=("documents",)),
+            "leakwatch.jobs.dedup:run", (*WAREHOUSE, "only_crawl", "rebuild", "dedup"), needs=("documents",)),
     Command("train", "labelled JSONL (+ a warehouse's pre-ChatGPT pages) -> fasttext model + model card",
             "leakwatch.training.train:run", ("train", "inputs.crawl")),
     Command("classify", "documents -> scores (P(llm), marker counts)", "leakwatch.jobs.classify:run",

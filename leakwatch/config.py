@@ -49,6 +49,8 @@ class Config:
                           default_help="UTC time and a random suffix, or $LEAKWATCH_RUN_ID")
     only_crawl: tuple[str, ...] = setting((), "work on this crawl of the warehouse only (repeatable)", metavar="ID",
                                           default_help="every crawl in the warehouse")
+    rebuild: bool = setting(False, "delete lsh_index, clusters and url_history and deduplicate every crawl again "
+                                   "(after a change of dedup settings)")
     spark: SparkOptions = field(default_factory=SparkOptions)
     inputs: InputOptions = field(default_factory=InputOptions)
     ingest: IngestOptions = field(default_factory=IngestOptions)

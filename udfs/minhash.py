@@ -4,20 +4,33 @@ Signatures are datasketch's MinHash ("affine32" scheme, its permutations for `se
 hashes of word shingles of the normalized text. The arithmetic of `MinHash.update_batch` is done
 here in numpy, and the xxh32 of every shingle of a batch of texts is computed on arrays rather than
 by one Python call per shingle; tests check both are identical to datasketch and xxhash.
+
+LSH is chosen for recall at the threshold: the sharpest S-curve the permutations allow whose
+candidate probability at the threshold is at least CANDIDATE_RECALL. A candidate pair is kept when
+the signatures agree in enough slots that a pair at the threshold passes with probability
+VERIFY_RECALL (each slot agrees with probability J). Together a pair at the threshold is merged
+~98% of the time and, with the defaults, a pair at Jaccard 0.6 ~0.1% of the time.
+
+Before shingling, the lines a host repeats on most of its pages (navigation, footer, the site's
+name: its template) are taken out of its pages' texts, so that two articles on one template are
+not near duplicates and one article on two templates is. The Spark job finds those lines per host
+and crawl and hands each document its host's template as line keys (`line_key`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import xxhash
 
 from leakwatch.errors import ConfigError
 from leakwatch.settings import setting
-from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes
+from leakwatch.udfs.text import NORMALIZATION_VERSION, hash64, normalized_bytes, to_int64
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +38,12 @@ if TYPE_CHECKING:
 HASH_NAME = "xxh32"
 SCHEME = "affine32"  # datasketch >= 2.0 default: bijective permutations mod 2^32
 MAX_HASH = np.uint32(0xFFFFFFFF)  # the value of an empty signature slot
+# A missed near duplicate leaks an LLM text into two clusters; a chance candidate costs one
+# verification: so buckets are chosen for recall, and verification removes what they let through.
+CANDIDATE_RECALL = 0.995  # P(a pair at the threshold shares a bucket)
+VERIFY_RECALL = 0.98  # P(a pair at the threshold passes verification)
+TEMPLATE_RULE = "lines1"  # bump when what counts as a host's template changes: it is in the fingerprint
+SPARK_XXHASH64_SEED = 42  # the seed of Spark SQL's xxhash64, which keys lines on the JVM side
 
 
 @dataclass(frozen=True)
@@ -39,12 +58,21 @@ class DedupOptions:
     # Below this many shingles a document gets exact dedup only: a few shingles make the Jaccard
     # estimate meaningless and once bucketed every short page together.
     min_shingles: int = setting(20, "fewer shingles: exact dedup only", metavar="N")
-    verify: bool = setting(True, "keep an LSH candidate pair only if its estimated Jaccard reaches the threshold")
+    verify: bool = setting(True, "keep an LSH candidate pair only if its signatures agree enough for a pair at "
+                                       "the threshold (98% of those pass)")
+    # A line is part of its host's template when at least this share of the host's distinct texts in
+    # the crawl hold it, and the host has at least template_min_pages of them.
+    template_share: float = setting(0.8, "lines on this share of a host's pages are its template, left out of "
+                                         "similarity (0: off)", metavar="S")
+    template_min_pages: int = setting(4, "hosts with fewer distinct pages in a crawl get no template", metavar="N")
     signature_batch_rows: int = setting(4096, "rows per Arrow batch into the signature function", metavar="N")
     # Buckets larger than this give star edges (to their smallest member) instead of all pairs.
     max_bucket_pairs: int = setting(100, "LSH buckets larger than this link each member to the smallest only",
                                     metavar="N")
-    max_cc_iterations: int = setting(30, "connected-components rounds before giving up", metavar="N")
+    # Below this, the match graph's components are found on the driver: Spark's rounds cost ~1 s each.
+    max_driver_edges: int = setting(1_000_000, "match graphs with at most this many edges get their components on "
+                                               "the driver", metavar="N")
+    max_cc_iterations: int = setting(30, "connected-components rounds before giving up (larger graphs)", metavar="N")
 
 
 def validate_options(options: DedupOptions) -> None:
@@ -62,15 +90,53 @@ def validate_options(options: DedupOptions) -> None:
         raise ConfigError("dedup: " + "; ".join(problems))
 
 
-@lru_cache(maxsize=16)
-def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows) that datasketch's MinHashLSH picks for a threshold (equal FP/FN weights)."""
+def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"dedup threshold must be between 0 and 1, not {threshold}")
-    from datasketch import MinHashLSH  # imported when used: with scipy, a second for every CLI start
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
+
+@lru_cache(maxsize=16)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows): the most rows per band (fewest chance candidates) for which the bands that give
+    CANDIDATE_RECALL at the threshold fit in num_perm slots, with the fewest such bands."""
+    _check_threshold(threshold)
+    for rows in range(num_perm, 0, -1):
+        p_band = threshold**rows
+        if p_band >= CANDIDATE_RECALL:
+            return 1, rows
+        bands = math.ceil(math.log1p(-CANDIDATE_RECALL) / math.log1p(-p_band)) if p_band > 0 else num_perm + 1
+        if bands * rows <= num_perm:
+            return bands, rows
+    return num_perm, 1  # even one-row bands fall short (few permutations, a low threshold): use them all
+
+
+def _binomial_tail(n: int, p: float, k: int) -> float:
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+@lru_cache(maxsize=16)
+def verify_slots(threshold: float, num_perm: int) -> int:
+    """Signature slots a candidate pair must agree in: the most for which a pair at the threshold passes
+    with probability >= VERIFY_RECALL."""
+    _check_threshold(threshold)
+    return max(k for k in range(num_perm + 1) if _binomial_tail(num_perm, threshold, k) >= VERIFY_RECALL)
+
+
+def template_part(options: DedupOptions) -> str:
+    """The template rule as a fingerprint part: `lines1-s0.8-p4`, or `none` when turned off."""
+    if options.template_share <= 0:
+        return "none"
+    return f"{TEMPLATE_RULE}-s{options.template_share:g}-p{options.template_min_pages}"
+
+
+def line_key(line: str) -> int:
+    """The key a line is counted by across a host's pages: Spark SQL's `xxhash64(trim(line))`."""
+    return to_int64(xxhash.xxh64_intdigest(line.strip(" ").encode("utf-8"), SPARK_XXHASH64_SEED))
+
+
+def without_template(text: str, template: frozenset[int]) -> str:
+    """The text without the lines whose key is in its host's template."""
+    return "\n".join(line for line in text.split("\n") if line_key(line) not in template)
 
 
 def fingerprint_parts(options: DedupOptions) -> dict[str, str]:
@@ -83,18 +149,20 @@ def fingerprint_parts(options: DedupOptions) -> dict[str, str]:
         "hash": f"{HASH_NAME}.{SCHEME}",
         "bands": str(bands),
         "rows": str(rows),
+        "verify": f"a{verify_slots(options.jaccard_threshold, options.num_perm)}" if options.verify else "off",
         "threshold": f"{options.jaccard_threshold:g}",
         "min_shingles": str(options.min_shingles),
         "normalization": NORMALIZATION_VERSION,
+        "template": template_part(options),
     }
 
 
 def fingerprint(options: DedupOptions) -> str:
-    """The settings as one path-safe string, e.g. `sh5-np128-s1-xxh32.affine32-b9r13-t0.8-min20-norm1`."""
+    """The settings as one path-safe string: `sh5-np128-s1-xxh32.affine32-b18r6-a93-t0.8-min20-norm1-lines1-s0.8-p4`."""
     p = fingerprint_parts(options)
     return (
-        f"sh{p['shingle_size']}-np{p['num_perm']}-s{p['seed']}-{p['hash']}-b{p['bands']}r{p['rows']}"
-        f"-t{p['threshold']}-min{p['min_shingles']}-{p['normalization']}"
+        f"sh{p['shingle_size']}-np{p['num_perm']}-s{p['seed']}-{p['hash']}-b{p['bands']}r{p['rows']}-{p['verify']}"
+        f"-t{p['threshold']}-min{p['min_shingles']}-{p['normalization']}-{p['template']}"
     )
 
 
@@ -236,27 +304,45 @@ def _byte_batches(texts: list[str]) -> Iterator[list[str]]:
         yield batch
 
 
+def _shingled(texts: list[str], options: DedupOptions) -> tuple[list[int], list[np.ndarray | None]]:
+    """Per text: its shingle count and MinHash signature (None below min_shingles)."""
+    counts, sigs = [], []
+    for batch in _byte_batches(texts):
+        hashes, batch_counts = shingle_hash_batch(batch, options.shingle_size)
+        ends = np.cumsum(batch_counts)
+        for count, end in zip(batch_counts.tolist(), ends.tolist(), strict=True):
+            counts.append(count)
+            short = count < max(options.min_shingles, 1)
+            sigs.append(None if short else signature(hashes[end - count : end], options.num_perm, options.minhash_seed))
+    return counts, sigs
+
+
+def content_signatures(texts: list[str], templates: list, options: DedupOptions) -> tuple[list[int], list]:
+    """_shingled of each text without its host's template lines (`templates[i]`: line keys, or None); of the
+    whole text where what is left is too short to compare (a host whose pages are mostly one article)."""
+    content = [without_template(t, frozenset(np.asarray(k).tolist())) if k is not None and len(k) else t
+               for t, k in zip(texts, templates, strict=True)]
+    counts, sigs = _shingled(content, options)
+    short = [i for i, s in enumerate(sigs) if s is None and content[i] != texts[i]]
+    if short:
+        for i, count, sig in zip(short, *_shingled([texts[i] for i in short], options), strict=True):
+            counts[i], sigs[i] = count, sig
+    return counts, sigs
+
+
 def signature_frames(frames: Iterator[pd.DataFrame], options: DedupOptions) -> Iterator[pd.DataFrame]:
-    """mapInPandas body: (doc_id, text) -> (doc_id, n_shingles, signature, band_hashes); None when short."""
+    """mapInPandas body: (doc_id, text, template) -> (doc_id, n_shingles, signature, band_hashes); None when
+    short. `template`: the line keys of the document's host template, or None."""
     import pandas as pd
 
     bands, rows = lsh_params(options.jaccard_threshold, options.num_perm)
     for frame in frames:
-        n_shingles, sigs, band_lists = [], [], []
-        for texts in _byte_batches([t or "" for t in frame["text"]]):
-            hashes, counts = shingle_hash_batch(texts, options.shingle_size)
-            ends = np.cumsum(counts)
-            for count, end in zip(counts.tolist(), ends.tolist(), strict=True):
-                n_shingles.append(count)
-                if count < max(options.min_shingles, 1):
-                    sigs.append(None)
-                    band_lists.append(None)
-                    continue
-                sig = signature(hashes[end - count : end], options.num_perm, options.minhash_seed)
-                # Spark has no uint32: store the same 32 bits as int32 (equality is all that is used).
-                sigs.append(sig.view(np.int32).tolist())
-                band_lists.append(band_hashes(sig, bands, rows))
-        yield pd.DataFrame(
-            {"doc_id": frame["doc_id"].to_numpy(), "n_shingles": np.asarray(n_shingles, dtype=np.int32),
-             "signature": sigs, "band_hashes": band_lists}
-        )
+        texts = [t or "" for t in frame["text"]]
+        templates = list(frame["template"]) if "template" in frame else [None] * len(texts)
+        counts, sigs = content_signatures(texts, templates, options)
+        yield pd.DataFrame({
+            "doc_id": frame["doc_id"].to_numpy(), "n_shingles": np.asarray(counts, dtype=np.int32),
+            # Spark has no uint32: the same 32 bits go out as int32 (equality is all that is used).
+            "signature": [None if s is None else s.view(np.int32).tolist() for s in sigs],
+            "band_hashes": [None if s is None else band_hashes(s, bands, rows) for s in sigs],
+        })

@@ -18,7 +18,7 @@ from leakwatch.jobs.clusters import ConvergenceError, FingerprintMismatch, compu
 from leakwatch.jobs.dedup import dedup_crawls
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
-from leakwatch.udfs.minhash import DedupOptions
+from leakwatch.udfs.minhash import DedupOptions, fingerprint
 from leakwatch.udfs.text import text_hash, words
 
 pytestmark = pytest.mark.spark
@@ -99,13 +99,19 @@ def test_precision_and_recall_against_exact_jaccard(spark) -> None:
     recall = len(true_pairs & found) / len(true_pairs)
     recall_high = len({p for p in true_pairs if truth[p] >= 0.9} & found) / sum(j >= 0.9 for j in truth.values())
     near_miss = sum(truth.get(p, 0.0) >= options.jaccard_threshold - 0.1 for p in found) / len(found)
+    far = {p for p, j in truth.items() if j <= 0.6}
+    merged_far = len(far & found) / len(far)
     print(f"dedup accuracy: {len(rows)} docs, {len(true_pairs)} pairs with J>=0.8, precision {precision:.3f}, "
-          f"recall {recall:.3f}, recall at J>=0.9 {recall_high:.3f}, found pairs with J>=0.7 {near_miss:.3f}")
-    assert len(true_pairs) > 200
-    assert precision >= 0.9
-    assert near_miss >= 0.99
-    assert recall >= 0.75
-    assert recall_high >= 0.95
+          f"recall {recall:.3f}, recall at J>=0.9 {recall_high:.3f}, found pairs with J>=0.7 {near_miss:.3f}, "
+          f"pairs with J<=0.6 merged {merged_far:.4f}")
+    assert len(true_pairs) > 200 and len(far) > 200
+    # Buckets and verification are chosen for recall at the threshold: the pairs found that are below it
+    # are just below it (this corpus holds many pairs at 0.65-0.8; a cluster's pairs count transitively).
+    assert recall >= 0.95
+    assert recall_high >= 0.99
+    assert near_miss >= 0.95
+    assert merged_far <= 0.01
+    assert precision >= 0.7
 
     by_id = {r["doc_id"]: r for r in clusters}
     for row in clusters:
@@ -113,7 +119,7 @@ def test_precision_and_recall_against_exact_jaccard(spark) -> None:
     representatives = defaultdict(int)
     for row in clusters:
         representatives[row["cluster_id"]] += row["is_representative"]
-        assert row["fingerprint"] == "sh5-np128-s1-xxh32.affine32-b9r13-t0.8-min20-norm1"
+        assert row["fingerprint"] == fingerprint(options)
     assert set(representatives.values()) == {1}
 
 
@@ -125,11 +131,13 @@ def test_identical_clusters_across_runs_and_partitionings(spark) -> None:
     rows = [r[:3] + (FETCH + dt.timedelta(hours=rng.randint(0, 1000)),) + r[4:] for r in rows]
     docs = _docs(spark, rows)
 
-    def clusters(frame) -> list:
+    def clusters(frame, options=options) -> list:
         return sorted(tuple(r) for r in compute_clusters(spark, frame, options).collect())
 
     first = clusters(docs)
     assert first == clusters(_docs(spark, list(reversed(rows))).coalesce(1))
+    # Components in Spark (a graph too large for the driver) label every document as the driver does.
+    assert first == clusters(docs, DedupOptions(max_driver_edges=0))
     previous = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "3")
     try:
@@ -241,7 +249,8 @@ def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
                  text=texts[i % 2], text_hash=text_hash(texts[i % 2])) for i in range(3)]
     rows = [tuple(d.get(name) for name in DOCUMENTS.fieldNames()) for d in docs]
     spark.createDataFrame(rows, DOCUMENTS).write.partitionBy("crawl").parquet(f"{warehouse}/documents")
-    log = ("file:///a.warc.gz", "CC-MAIN-2023-06", "ok", None, None, 1, 3, {}, 3, {}, 0, 0, 0.0, "x", "r1", FETCH)
+    log = ("file:///a.warc.gz", "CC-MAIN-2023-06", "ok", None, None, 1, 3, {}, 3, {}, 0, 0, 0.0, "x", "r1", FETCH,
+           {"CC-MAIN-2023-06": 3})
     spark.createDataFrame([log], INGEST_LOG).write.partitionBy("crawl").parquet(f"{warehouse}/ingest_log")
 
     assert main(["dedup", "--out", warehouse, "--only-crawl", "CC-MAIN-2023-06"]) == 0
@@ -249,4 +258,11 @@ def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
     assert summary == {"crawl": "CC-MAIN-2023-06", "documents": 3, "clusters": 2, "exact_duplicates": 1,
                        "in_multi_doc_clusters": 2, "content_seen_before": 0, "url_seen_before": 0}
     assert main(["dedup", "--out", warehouse, "--num-perm", "64"]) == 2
-    assert "num_perm: 128 -> 64" in capsys.readouterr().err
+    refused = capsys.readouterr().err.strip().splitlines()
+    assert len(refused) == 1 and "num_perm: 128 -> 64" in refused[0] and "--rebuild" in refused[0]
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64", "--rebuild", "--only-crawl", "CC-MAIN-2023-06"]) == 2
+    assert "leave out --only-crawl" in capsys.readouterr().err
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64", "--rebuild"]) == 0
+    out, err = capsys.readouterr()
+    assert "deleted lsh_index, clusters, url_history" in err and json.loads(out.strip().splitlines()[-1]) == summary
+    assert main(["dedup", "--out", warehouse, "--num-perm", "64"]) == 0
