@@ -86,6 +86,10 @@ def validate_options(options: DedupOptions) -> None:
         problems.append(f"--jaccard-threshold must be between 0 and 1, not {options.jaccard_threshold}")
     if options.max_cc_iterations < 1 or options.max_bucket_pairs < 2 or options.signature_batch_rows < 1:
         problems.append("--max-cc-iterations and --signature-batch-rows must be >= 1, --max-bucket-pairs >= 2")
+    if not 0.0 <= options.template_share <= 1.0:
+        problems.append(f"--template-share must be from 0 (off) to 1, not {options.template_share}")
+    if options.template_min_pages < 2 or options.max_driver_edges < 0:
+        problems.append("--template-min-pages must be >= 2 and --max-driver-edges >= 0")
     if problems:
         raise ConfigError("dedup: " + "; ".join(problems))
 

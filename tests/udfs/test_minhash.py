@@ -11,6 +11,7 @@ import pytest
 import xxhash
 from datasketch import LeanMinHash, MinHash
 
+from leakwatch.errors import ConfigError
 from leakwatch.udfs.minhash import (
     DedupOptions,
     band_hashes,
@@ -23,6 +24,7 @@ from leakwatch.udfs.minhash import (
     shingle_hashes,
     signature,
     signature_frames,
+    validate_options,
     verify_slots,
     without_template,
 )
@@ -165,3 +167,14 @@ def test_template_lines_are_left_out_of_the_shingles() -> None:
     frame = pd.DataFrame({"doc_id": [1, 2], "text": [page, page], "template": [np.array(sorted(template)), None]})
     (out,) = list(signature_frames(iter([frame]), options))
     assert out["n_shingles"].tolist() == counts[:2]
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"shingle_size": 0}, "--shingle-size"), ({"num_perm": 1}, "--num-perm"),
+    ({"jaccard_threshold": 1.0}, "--jaccard-threshold"), ({"template_share": 1.5}, "--template-share"),
+    ({"template_min_pages": 1}, "--template-min-pages"), ({"max_driver_edges": -1}, "--max-driver-edges"),
+])
+def test_settings_that_cannot_work_are_refused_by_name(change, named):
+    validate_options(DedupOptions())
+    with pytest.raises(ConfigError, match=named):
+        validate_options(DedupOptions(**change))
