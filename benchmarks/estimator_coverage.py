@@ -33,6 +33,7 @@ from leakwatch.estimators.components import LabelledText, score_texts
 from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
 from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.html import decode_html, main_text
+from leakwatch.udfs.scoring import read_card
 from leakwatch.validation.measure import model_threshold
 
 WEB = "web"
@@ -114,10 +115,11 @@ def histograms(cell: np.ndarray, width: int, sites: list[np.ndarray]) -> np.ndar
     return np.array([np.bincount(cell[s], minlength=width) for s in sites], dtype=float)
 
 
-def llm_groups(pool: Pool, cell: np.ndarray, width: int, exclude: str) -> tuple[Grouped, pd.DataFrame]:
-    """Histograms of the LLM texts of every generator but `exclude`, per sibling group."""
+def llm_groups(pool: Pool, cell: np.ndarray, width: int, exclude: str,
+               allowed: frozenset[str] | None = None) -> tuple[Grouped, pd.DataFrame]:
+    """Histograms of the LLM texts of every generator but `exclude` (of `allowed` ones), per sibling group."""
     f = pool.frame
-    chosen = f[f.llm & (f.generator != exclude)]
+    chosen = f[f.llm & (f.generator != exclude) & (f.generator.isin(allowed) if allowed else True)]
     gens = sorted(chosen.generator.unique())
     parts = list(chosen.groupby(["generator", "group"]))
     counts = np.array([np.bincount(cell[p.index.to_numpy()], minlength=width) for _, p in parts], dtype=float)
@@ -154,13 +156,16 @@ def run(args: argparse.Namespace, frame: pd.DataFrame, threshold: float) -> pd.D
     sets = [wordfreq.distinct_words(t) for t in pool.frame.text] if args.words else []
     settings = Settings(replicates=args.replicates, generator_draw=args.draw)
     generators, components, rows = list(pool.llm), {}, []
+    # --component trained: the component holds only the generators the model trained on, as stats' default does
+    card = read_card(args.model) or {}
+    allowed = frozenset(card.get("data", {}).get("trained_generators") or ()) if args.component == "trained" else None
     for i in range(args.sims):
         rng = np.random.default_rng([args.seed, i])  # one stream per crawl: settings compared on the same crawls
         generator = generators[i % len(generators)]
         share = 0.0 if i % 5 == 0 else float(rng.uniform(0, 0.4))
         baseline = human_sites(rng, pool, args.baseline_pages, pool.mix, args.site_mean)
         sites, truth = simulate_crawl(rng, pool, generator, share, args.pages, args.drift, args.site_mean)
-        groups, chosen = components.get(generator) or llm_groups(pool, cell, binning.cells, generator)
+        groups, chosen = components.get(generator) or llm_groups(pool, cell, binning.cells, generator, allowed)
         components[generator] = (groups, chosen)
         words = (word_evidence(pool, sets, baseline, sites, chosen, np.random.default_rng([args.seed, i, 1]))
                  if args.words else (None, None, None))
@@ -205,6 +210,8 @@ def main() -> None:
     parser.add_argument("--words", action="store_true", help="the word-frequency estimator too (slower)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the per-crawl table here (parquet)")
+    parser.add_argument("--component", default="all", choices=("all", "trained"),
+                        help="the LLM component's generators: every other one, or only those the model trained on")
     args = parser.parse_args()
     if not DEFAULT_DATA.is_dir():
         raise SystemExit(f"{DEFAULT_DATA} is absent: the pool is made of the shared labelled data")

@@ -307,9 +307,9 @@ def labelled_folder(options) -> Path | None:
     return DEFAULT_DATA if DEFAULT_DATA.is_dir() else None
 
 
-def llm_texts(options, labeled: Path | None) -> list[LabelledText]:
-    """The LLM component's texts: --llm-texts, else the default set; StatsError when there are none."""
-    texts = read_llm_texts(options.llm_texts) if options.llm_texts else default_llm_texts(labeled)
+def llm_texts(options, labeled: Path | None, model: str) -> list[LabelledText]:
+    """The LLM component's texts: --llm-texts, else the default set for `model`; StatsError when there are none."""
+    texts = read_llm_texts(options.llm_texts) if options.llm_texts else default_llm_texts(labeled, model)
     if not texts:
         raise StatsError("no labelled LLM text for the LLM component: pass --llm-texts FILE (JSONL with text, "
                          "generator, group) or --stats-labeled DIR")
@@ -335,7 +335,7 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     binning = Binning(threshold)
     pre = tuple(r["crawl"] for r in per_crawl if is_pre_chatgpt(r["crawl"]))
     labeled = labelled_folder(options)
-    llm_scored = score_texts(llm_texts(options, labeled), model)
+    llm_scored = score_texts(llm_texts(options, labeled, model), model)
     _say(f"LLM component: {llm_scored.describe(True)}")
     joined = with_domains(joined).persist()
     word_model = fit_word_model(spark, warehouse, joined, llm_scored, pre) if options.word_frequency else None

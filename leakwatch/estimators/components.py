@@ -27,6 +27,7 @@ from leakwatch.estimators.base import Binning, Grouped
 from leakwatch.estimators.wordfreq import WordModel, fold
 from leakwatch.training.corpus import read_corpus
 from leakwatch.udfs.classifier import canonical_generator, model_id, score_frame
+from leakwatch.udfs.scoring import read_card
 from leakwatch.validation.measure import extracted_text, scorable_inputs
 
 # The project's LLM web pages (udfs/data) whose rows say split "calibration": never trained on, never
@@ -163,10 +164,14 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def default_llm_texts(labeled: Path | None) -> list[LabelledText]:
+def default_llm_texts(labeled: Path | None, model: str | Path | None = None) -> list[LabelledText]:
     """The LLM component's texts: the held-out LLM groups of the research corpora (when the folder is
-    there) and the calibration split of the project's LLM web pages."""
-    return heldout_texts(labeled, llm=True) + shipped_llm_pages()
+    there) and the calibration split of the project's LLM web pages, without the generators that the
+    model's card says it excluded from training (base-model continuations, which it scores as human
+    text: in the component they pull every estimate of chat-model text up; see the README)."""
+    card = read_card(model) if model is not None else None
+    excluded = set(((card or {}).get("data") or {}).get("excluded_generators") or ())
+    return [t for t in heldout_texts(labeled, llm=True) + shipped_llm_pages() if t.generator not in excluded]
 
 
 def read_llm_texts(paths: Sequence[str]) -> list[LabelledText]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
 from pathlib import Path
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from leakwatch.estimators.components import shipped_llm_pages
+from leakwatch.estimators.components import default_llm_texts, shipped_llm_pages
 from leakwatch.validation.samples import SampleCrawl, build_samples, llm_texts
+from tests.labeled import write_labeled
 
 A, B, C = "CC-MAIN-2021-04", "CC-MAIN-2023-50", "CC-MAIN-2024-33"
 CRAWLS = (
@@ -94,3 +96,18 @@ def test_the_demo_llm_component_is_held_out_of_every_shard():
     assert not {t.text for t in component} & {t["text"] for t in demo}
     # An edit and its source are one group, on one side: no group is in both.
     assert not {t.group.split(":", 1)[1] for t in component} & {t["group"] for t in demo}
+
+
+def test_the_default_llm_component_leaves_out_what_the_card_says_was_never_trained_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKWATCH_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "labeled").mkdir()
+    labeled = write_labeled(tmp_path / "labeled")  # held-out LLM groups of generator "testbot"
+    model = tmp_path / "m.ftz"
+    (tmp_path / "m.card.json").write_text(json.dumps({"data": {"excluded_generators": ["testbot"]}}))
+    every = default_llm_texts(labeled)
+    assert {"testbot", "claude"} <= {t.generator for t in every}
+    kept = default_llm_texts(labeled, model)
+    assert {t.generator for t in kept} == {"claude"}
+    assert len(kept) == len(shipped_llm_pages()) == sum(t.generator == "claude" for t in every)
+    # a model without a card (or a card without the list) leaves the component whole
+    assert len(default_llm_texts(labeled, tmp_path / "nocard.ftz")) == len(every)
