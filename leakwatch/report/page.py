@@ -190,12 +190,14 @@ def _origins_line(names: Naming) -> str:
     shown = " · ".join(f"{esc(origin_name(o))}: {esc(count(n))} documents" for o, n in names.origins.totals().items())
     corpora = names.origins.corpora()
     window = "the Common Crawl crawl whose capture window holds the row's date"
-    if names.slice != "crawl":
+    if names.slice != "crawl":  # in the order udfs.corpus_ingest tries them
         field = PRESET_FIELDS[corpora[0]].crawl
-        shown += (f". A {esc(names.slice)} is, unless <code>--crawl</code> or the file's path names one, "
-                  + (f"the crawl the row's <code>{esc(field[0])}</code> field names" if field else window))
+        shown += (f". A {esc(names.slice)} is, unless <code>--crawl</code> names one, "
+                  + (f"the crawl the row's <code>{esc(field[0])}</code> field names" if field
+                     else f"a crawl in the file's path, else {window}"))
     elif corpora:
-        shown += f". A corpus row's crawl is the one its crawl field names, else {window}"
+        shown += (". A corpus row's crawl is <code>--crawl</code>, else the one its crawl field names, else one "
+                  f"in its file's path, else {window}")
     return f"<p>Data: {shown}.</p>"
 
 
