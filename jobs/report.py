@@ -2,7 +2,7 @@
 
 Writes `WAREHOUSE/report/`: `index.html`, PNG charts (matplotlib, no display needed), and copies of
 the stats table as `stats.csv` and `stats.json`. Everything that came from a crawl (URLs, text,
-domains, language and TLD values, file paths, error messages) is HTML-escaped, and only http(s)
+domains, language and TLD values, file paths, error messages, corpus names) is HTML-escaped, and only http(s)
 URLs become links: the page is safe to open whatever the crawl held. This module reads the data
 (Spark) and writes the files; leakwatch.report renders them.
 """
@@ -31,6 +31,7 @@ from leakwatch.jobs.warehouse import (
 )
 from leakwatch.report.charts import crawl_order
 from leakwatch.report.format import SNIPPET_CHARS
+from leakwatch.report.origins import Origins
 from leakwatch.report.page import Health, render
 from leakwatch.schemas.tables import STATS
 from leakwatch.schemas.values import FILE_STATUSES, SYNTHETIC_TRUTH
@@ -106,6 +107,17 @@ def load_examples(spark: SparkSession, warehouse: str, crawl: str, n: int = EXAM
     return (pages.join(scores, "doc_id").orderBy(F.col("p_llm").desc(), "doc_id").limit(n).toPandas())
 
 
+def load_origins(spark: SparkSession, warehouse: str) -> Origins | None:
+    """Valid documents per crawl and origin (null before origin was recorded); None without documents."""
+    try:
+        docs = read_documents(spark, warehouse)
+    except TableMissing:
+        return None
+    origin = F.col("origin") if "origin" in docs.columns else F.lit(None).cast("string")
+    rows = docs.groupBy("crawl", origin.alias("origin")).count().collect()
+    return Origins.of([(r["crawl"], r["origin"], r["count"]) for r in rows])
+
+
 def _local_dir(uri: str) -> Path | None:
     """A plain filesystem path for warehouses given as one; None for URIs (s3a://, file://, hdfs://)."""
     return None if urlparse(uri).scheme else Path(uri)
@@ -121,7 +133,7 @@ def run_report(spark: SparkSession, config: Config) -> str:
     generated_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     synthetic = read_text(spark, table_path(warehouse, SYNTHETIC_TRUTH))
     files = render(stats, load_health(spark, warehouse), examples, config, generated_at,
-                   json.loads(synthetic) if synthetic else None)
+                   json.loads(synthetic) if synthetic else None, load_origins(spark, warehouse))
     out = table_path(warehouse, "report")
     local = _local_dir(out)
     if local is not None:

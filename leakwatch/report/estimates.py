@@ -118,7 +118,8 @@ def _default_estimate(row: dict) -> tuple[float | None, float | None, float | No
     return tuple(None if is_missing(row[f"{column}{p}"]) else row[f"{column}{p}"] for p in ("", "_low", "_high"))
 
 
-def estimators_table(headline: pd.DataFrame, crawls: pd.DataFrame, truth: dict | None) -> str:
+def estimators_table(headline: pd.DataFrame, crawls: pd.DataFrame, truth: dict | None,
+                     slice_name: str = "crawl") -> str:
     """Every estimator per crawl with its interval, their spread (agreement), and the truth when known."""
     rows = crawls[["crawl"]].merge(headline, on="crawl")
     body = []
@@ -139,7 +140,7 @@ def estimators_table(headline: pd.DataFrame, crawls: pd.DataFrame, truth: dict |
                   text_cell("yes" if r["measurable"] else f"no: {r['not_measurable']}")]
         row_class = ' class="pre"' if r["pre_chatgpt"] else ""
         body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
-    headers = (["crawl", "scored"] + (["truth"] if truth is not None else [])
+    headers = ([slice_name, "scored"] + (["truth"] if truth is not None else [])
                + [f"{c} ({NAMES[c]})" for c in ESTIMATOR_COLUMNS] + ["spread of the estimates", "measurable"])
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     return (f'<table id="estimators"><thead><tr>{head}</tr></thead>\n<tbody>\n' + "\n".join(body)

@@ -38,7 +38,9 @@ from leakwatch.report.format import (
     snippet,
     text_cell,
 )
+from leakwatch.report.origins import Naming, Origins, naming, origin_name
 from leakwatch.schemas.values import EXCESS_MARKERS, LEXICON_NAMES, MONTH_SLICES, VIEWS
+from leakwatch.udfs.corpora import PRESETS as PRESET_FIELDS
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222;
@@ -80,8 +82,14 @@ def _provenance(stats: pd.DataFrame, config: Config, generated_at: str) -> str:
     return html_table("provenance", ["setting", "value"], rows)
 
 
-def _headline_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
+def _from_cell(names: Naming, crawl: str) -> str:
+    counts = names.origins.per_crawl.get(crawl, {}) if names.origins else {}
+    return text_cell(", ".join(f"{origin_name(o)} {count(n)}" for o, n in counts.items()) or "n/a")
+
+
+def _headline_table(rows: pd.DataFrame, crawls: pd.DataFrame, names: Naming) -> str:
     rows = crawls[["crawl"]].merge(rows, on="crawl")
+    mixed = names.origins is not None and names.origins.mixed()  # a column of where each crawl's pages came from
     body = []
     for r in rows.itertuples():
         era = "pre-ChatGPT (control)" if r.pre_chatgpt else "after ChatGPT"
@@ -90,17 +98,17 @@ def _headline_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
                  num_cell(r.coverage, pct(r.coverage)), num_cell(r.raw_share, pct(r.raw_share)),
                  num_cell(r.prevalence, pct(r.prevalence)) if r.measurable else text_cell(estimate_text(r._asdict())),
                  num_cell(r.ci_low, pct(r.ci_low)), num_cell(r.ci_high, pct(r.ci_high)),
-                 text_cell(r.human_baseline)]
+                 text_cell(r.human_baseline)] + ([_from_cell(names, r.crawl)] if mixed else [])
         row_class = ' class="pre"' if r.pre_chatgpt else ""
         body.append(f"<tr{row_class}>{''.join(cells)}</tr>")
-    headers = ["crawl", "crawl date", "era", "pages", "scored", "coverage", "raw share", "prevalence",
-               "CI low", "CI high", "human baseline"]
+    headers = [names.slice, f"{names.slice} date", "era", "pages", "scored", "coverage", "raw share", "prevalence",
+               "CI low", "CI high", "human baseline"] + (["documents from"] if mixed else [])
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     rows_html = "\n".join(body)
     return f'<table id="headline"><thead><tr>{head}</tr></thead>\n<tbody>\n{rows_html}\n</tbody></table>'
 
 
-def _views_table(stats: pd.DataFrame, crawls: pd.DataFrame) -> str:
+def _views_table(stats: pd.DataFrame, crawls: pd.DataFrame, names: Naming) -> str:
     rows = []
     for crawl in crawls["crawl"]:
         cells = [text_cell(crawl)]
@@ -114,7 +122,7 @@ def _views_table(stats: pd.DataFrame, crawls: pd.DataFrame) -> str:
             cells += [num_cell(r["n_docs"], count(r["n_docs"])),
                       num_cell(r["prevalence"], f"{pct(r['prevalence'])} ({ci(r['ci_low'], r['ci_high'])})")]
         rows.append(cells)
-    headers = ["crawl"] + [h for v in VIEWS for h in (f"{v}: pages", f"{v}: prevalence (95% CI)")]
+    headers = [names.slice] + [h for v in VIEWS for h in (f"{v}: pages", f"{v}: prevalence (95% CI)")]
     return html_table("views", headers, rows)
 
 
@@ -125,7 +133,7 @@ def _dimension_table(rows: pd.DataFrame, dimension: str) -> str:
     return html_table(f"by-{dimension}", [dimension, "pages", "coverage", "raw share", "prevalence", "95% CI"], body)
 
 
-def _markers_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
+def _markers_table(rows: pd.DataFrame, crawls: pd.DataFrame, names: Naming) -> str:
     rows = crawls[["crawl"]].merge(rows, on="crawl")
     columns = ([f"{m}_pmw" for m in LEXICON_NAMES] + [f"{m}_excess_pmw" for m in EXCESS_MARKERS]
                + ["near_dup_share", "llm_site_share"])
@@ -136,17 +144,18 @@ def _markers_table(rows: pd.DataFrame, crawls: pd.DataFrame) -> str:
             shown = pct(r[column]) if column.endswith("share") else rate(r[column])
             cells.append(num_cell(r[column], shown))
         body.append(cells)
-    headers = ["crawl", "words"] + [c.replace("_pmw", " /M words").replace("_", " ") for c in columns]
+    headers = [names.slice, "words"] + [c.replace("_pmw", " /M words").replace("_", " ") for c in columns]
     return html_table("markers", headers, body)
 
 
-def _health_section(health: Health | None) -> str:
+def _health_section(health: Health | None, names: Naming) -> str:
     if health is None:
         return '<p class="note">No <code>ingest_log</code> in this warehouse: nothing to say about the inputs.</p>'
     per_crawl = health.per_crawl
-    headers = list(per_crawl.columns)
-    body = [[text_cell(r["crawl"])] + [num_cell(r[c], count(r[c])) for c in headers[1:]]
+    columns = list(per_crawl.columns)
+    body = [[text_cell(r["crawl"])] + [num_cell(r[c], count(r[c])) for c in columns[1:]]
             for _, r in per_crawl.iterrows()]
+    headers = [names.slice if c == "crawl" else c for c in columns]
     parts = [html_table("health", headers, body, "input files by their latest run")]
     if health.n_problems:
         more = (f" (the first {len(health.problems)} of {health.n_problems})"
@@ -156,22 +165,40 @@ def _health_section(health: Health | None) -> str:
                  text_cell(f"{r.error_class or ''}: {r.error_message or ''}".strip(": ")),
                  num_cell(r.records, count(r.records)), num_cell(r.kept, count(r.kept))]
                 for r in health.problems.itertuples()]
-        parts.append(html_table("problems", ["status", "crawl", "file", "error", "records", "kept"], body))
+        parts.append(html_table("problems", ["status", names.slice, "file", "error", "records", "kept"], body))
     else:
         parts.append("<p>Every input file was read completely.</p>")
     return "\n".join(parts)
 
 
-def _examples_section(examples: pd.DataFrame, crawl: str | None) -> str:
+def _examples_section(examples: pd.DataFrame, crawl: str | None, names: Naming) -> str:
     if examples.empty:
         return "<p>No scored pages to show.</p>"
     body = [[num_cell(r.p_llm, f"{r.p_llm:.5f}"),
              f'<td>{link(r.url)}<br><span class="muted">{esc(r.registered_domain)} · {esc(r.language)} · '
              f'{count(r.n_words)} words</span><div class="snippet">{esc(snippet(r.text))}</div></td>']
             for r in examples.itertuples()]
-    intro = (f"<p>The {len(examples)} pages of {esc(crawl)} the classifier is most sure of. High scores are "
-             "where its mistakes concentrate too: read them as examples, not as proof.</p>")
+    intro = (f"<p>The {len(examples)} pages of {esc(names.slice_of(crawl))} the classifier is most sure of. High "
+             "scores are where its mistakes concentrate too: read them as examples, not as proof.</p>")
     return intro + html_table("examples", ["P(LLM)", "page"], body)
+
+
+def _origins_line(names: Naming) -> str:
+    """What the documents are, named at the top: each origin with its documents, and what a slice is."""
+    if names.origins is None:
+        return ""
+    shown = " · ".join(f"{esc(origin_name(o))}: {esc(count(n))} documents" for o, n in names.origins.totals().items())
+    corpora = names.origins.corpora()
+    window = "the Common Crawl crawl whose capture window holds the row's date"
+    if names.slice != "crawl":  # in the order udfs.corpus_ingest tries them
+        field = PRESET_FIELDS[corpora[0]].crawl
+        shown += (f". A {esc(names.slice)} is, unless <code>--crawl</code> names one, "
+                  + (f"the crawl the row's <code>{esc(field[0])}</code> field names" if field
+                     else f"a crawl in the file's path, else {window}"))
+    elif corpora:
+        shown += (". A corpus row's crawl is <code>--crawl</code>, else the one its crawl field names, else one "
+                  f"in its file's path, else {window}")
+    return f"<p>Data: {shown}.</p>"
 
 
 def _figure(name: str, alt: str) -> str:
@@ -179,38 +206,40 @@ def _figure(name: str, alt: str) -> str:
 
 
 def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, config: Config,
-           generated_at: str, synthetic: dict | None = None) -> dict[str, bytes]:
+           generated_at: str, synthetic: dict | None = None, origins: Origins | None = None) -> dict[str, bytes]:
     """Every file of the report (index.html, charts, stats copies) by name; no I/O. `synthetic` is the truth
-    of a warehouse built from synthetic shards (schemas.values.SYNTHETIC_TRUTH), shown beside the estimates."""
+    of a warehouse built from synthetic shards (schemas.values.SYNTHETIC_TRUTH), shown beside the estimates;
+    `origins` the documents per origin and crawl, which name the data and its slices."""
     files: dict[str, bytes] = {}
     crawls = crawl_order(stats)
     headline = headline_rows(stats)
     latest = crawls["crawl"].iloc[-1] if len(crawls) else None
     truth = synthetic["crawls"] if synthetic else None
-    title = "How much of the crawl is LLM-written?" + (" (synthetic demo data)" if synthetic else "")
+    names = naming(origins)
+    title = f"How much of {names.subject} is LLM-written?" + (" (synthetic demo data)" if synthetic else "")
     sections = [f"<h1>{esc(title)}</h1>"
                 f'<p class="muted">leakwatch report · warehouse {esc(config.warehouse)} · generated '
                 f'{esc(generated_at)} UTC · data: <a href="stats.csv">stats.csv</a>, '
-                '<a href="stats.json">stats.json</a></p>',
+                '<a href="stats.json">stats.json</a></p>', _origins_line(names),
                 warnings(headline, stats, synthetic), summary(headline, crawls, truth),
                 "<h2>How to read this</h2>", HOW_TO_READ]
 
-    sections.append("<h2>Prevalence over crawls</h2>")
+    sections.append(f"<h2>Prevalence over {esc(names.slices)}</h2>")
     if headline["prevalence"].notna().any():
         files["prevalence.png"] = png(chart_headline(stats, crawls))
         sections.append(_figure("prevalence.png", "estimated LLM share per crawl with 95% confidence band"))
-    sections.append(_headline_table(headline, crawls))
+    sections.append(_headline_table(headline, crawls, names))
     sections += ["<h2>Every estimator</h2><p>Each estimator's share and 95% interval (a bound's interval is the "
                  "bound's), the spread between the estimates (how much they disagree), "
                  + ("the true share of these synthetic pages, " if truth is not None else "")
-                 + "and whether the row is measurable.</p>", estimators_table(headline, crawls, truth)]
+                 + "and whether the row is measurable.</p>", estimators_table(headline, crawls, truth, names.slice)]
 
     sections.append("<h2>Three views</h2><p>The same estimate over every capture, over one page per "
-                    "near-duplicate cluster, and over content first seen in that crawl.</p>")
+                    f"near-duplicate cluster, and over content first seen in that {esc(names.slice)}.</p>")
     if len(crawls):
         files["views.png"] = png(chart_views(stats, crawls))
         sections.append(_figure("views.png", "estimated LLM share per crawl in the three views"))
-    sections.append(_views_table(stats, crawls))
+    sections.append(_views_table(stats, crawls, names))
 
     for dimension, title in (("language", "By language"), ("tld", "By top-level domain")):
         rows = latest_values(stats, dimension, latest) if latest else stats.iloc[0:0]
@@ -219,7 +248,7 @@ def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, c
             sections.append(f"<p>No {esc(dimension)} rows in the stats table.</p>")
             continue
         files[f"{dimension}.png"] = png(chart_dimension(rows, dimension, latest))
-        sections.append(f"<p>The {len(rows)} largest by pages in {esc(latest)}, every capture.</p>")
+        sections.append(f"<p>The {len(rows)} largest by pages in {esc(names.slice_of(latest))}, every capture.</p>")
         sections += [_figure(f"{dimension}.png", f"estimated LLM share by {dimension}"),
                      _dimension_table(rows, dimension)]
 
@@ -229,7 +258,7 @@ def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, c
     if len(headline):
         files["markers.png"] = png(chart_markers(stats, crawls))
         sections.append(_figure("markers.png", "marker words per million words over crawls"))
-        sections.append(_markers_table(headline, crawls))
+        sections.append(_markers_table(headline, crawls, names))
 
     slices = [s for s in MONTH_SLICES if not month_rows(stats, s).empty]
     if slices:
@@ -239,12 +268,13 @@ def render(stats: pd.DataFrame, health: Health | None, examples: pd.DataFrame, c
         files["months.png"] = png(chart_months(stats, slices))
         sections.append(_figure("months.png", "estimated LLM share by month"))
 
-    sections += ["<h2>Coverage and health of the inputs</h2>", _health_section(health),
-                 "<h2>Examples</h2>", _examples_section(examples, latest),
+    sections += ["<h2>Coverage and health of the inputs</h2>", _health_section(health, names),
+                 "<h2>Examples</h2>", _examples_section(examples, latest, names),
                  "<h2>Provenance</h2>", _provenance(stats, config, generated_at)]
+    tab = "leakwatch report" + ("" if names.subject == Naming.subject else f": {names.subject}")
     page = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>leakwatch report</title><style>{CSS}</style></head>\n<body>\n"
+            f"<title>{esc(tab)}</title><style>{CSS}</style></head>\n<body>\n"
             + "\n".join(sections) + "\n</body></html>\n")
     files["index.html"] = page.encode("utf-8")
     files["stats.csv"] = stats.to_csv(index=False).encode("utf-8")

@@ -147,4 +147,7 @@ def test_run_on_a_corpus_dedups_classifies_and_reports_it_by_dump(spark, tmp_pat
     stats = read_table(warehouse, "stats")
     rows = stats[(stats.time_slice == "crawl") & (stats.view == "captures") & (stats.dimension == "all")]
     assert rows.set_index("crawl")["n_docs"].to_dict() == {old: 8, new: 8}
-    assert (warehouse / "report" / "index.html").exists()
+    page = (warehouse / "report" / "index.html").read_text("utf-8")
+    assert "<h1>How much of FineWeb is LLM-written?</h1>" in page  # the report names the corpus, by dump
+    assert "<p>Data: FineWeb: 16 documents. A dump is" in page and "<h2>Prevalence over dumps</h2>" in page
+    assert '<table id="headline"><thead><tr><th>dump</th><th>dump date</th>' in page
