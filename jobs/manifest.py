@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import json
 import platform
+import sys
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -78,6 +79,15 @@ class RunManifest:
     def save(self) -> None:
         """Write the manifest as it stands."""
         write_text(self.spark, self.path, json.dumps(self.data, indent=1, sort_keys=True, default=str))
+
+    def record_error(self, error: BaseException) -> None:
+        """Record a run that `error` ended, as far as possible: Ctrl-C reaches the JVM too, which may be gone
+        before the manifest is written, and then the run's own error is what the user must see."""
+        try:
+            self.finish("error", error)
+        except Exception as exc:
+            if not isinstance(error, KeyboardInterrupt):
+                print(f"manifest: {self.path} could not record the error ({type(exc).__name__})", file=sys.stderr)
 
     def finish(self, status: str, error: BaseException | None = None) -> None:
         """Record how the run ended, and write the manifest."""

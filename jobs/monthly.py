@@ -130,7 +130,7 @@ def run_monthly(spark: SparkSession, config: Config) -> int:
                                                 for f in r.get("failed_files", [])})
         manifest.finish("ok" if not status else "failed")
     except BaseException as exc:
-        manifest.finish("error", exc)
+        manifest.record_error(exc)
         raise
     finally:
         lock.release()

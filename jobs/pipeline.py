@@ -181,7 +181,7 @@ def run_pipeline(spark: SparkSession, config: Config, command: str = "run",
     try:
         result = run_stages(spark, config, say=say, record=manifest.data)
     except BaseException as exc:
-        manifest.finish("error", exc)
+        manifest.record_error(exc)
         raise
     manifest.finish("failed" if result.extract.exit_status(config.inputs.max_failed_share) else "ok")
     return result
