@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.machine import MachineLoad
+from benchmarks.machine import MachineLoad, marginal_rate
 
 OUT = Path(__file__).parent / "out"
 START = dt.datetime(2024, 2, 20, tzinfo=dt.UTC)
@@ -312,13 +312,9 @@ def main(argv: list[str] | None = None) -> dict:
         # A run's fixed cost (its Spark jobs, the ingest_log write, the reconciliation count) is paid
         # once per run, however large the files: the marginal rate between two shard sizes is what a
         # run over full-size Common Crawl files (~40,000 pages each) approaches.
-        small, large = result["spark_local_1_quarter"], result["spark_local_1"]
-        result["spark_local_1_marginal_docs_per_s"] = round(
-            (large["docs"] - small["docs"]) / max(large["seconds"] - small["seconds"], 1e-9)
-        )
-        result["spark_local_1_fixed_seconds"] = round(
-            small["seconds"] - small["docs"] / result["spark_local_1_marginal_docs_per_s"], 2
-        )
+        marginal, fixed = marginal_rate(result["spark_local_1_quarter"], result["spark_local_1"])
+        result["spark_local_1_marginal_docs_per_s"] = round(marginal)
+        result["spark_local_1_fixed_seconds"] = round(fixed, 2)
     result["speedup_vs_baseline"] = round(
         result["leakwatch_single_core"]["docs_per_s"] / result["baseline_warcio_bs4"]["docs_per_s"], 1
     )

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from benchmarks.bench_extract import CRAWL, OUT, baseline_bs4, build_shard, spark_extract
-from benchmarks.machine import MachineLoad
+from benchmarks.machine import MachineLoad, marginal_rate
 
 
 def baseline_trafilatura(path: Path, limit: int, with_metadata: bool) -> dict | None:
@@ -84,9 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
         runs = [r for r in (before[name], after[name]) if r]
         result[name] = max(runs, key=lambda r: r["docs_per_s"]) if runs else "not installed"
     small_run, large_run = result["spark_local_1_small"], result["spark_local_1_large"]
-    marginal = (large_run["docs"] - small_run["docs"]) / max(large_run["seconds"] - small_run["seconds"], 1e-9)
-    result["marginal_docs_per_s"] = round(marginal)
-    result["fixed_seconds"] = round(small_run["seconds"] - small_run["docs"] / marginal, 2)
+    marginal, fixed = marginal_rate(small_run, large_run)
+    result["marginal_docs_per_s"], result["fixed_seconds"] = round(marginal), round(fixed, 2)
     result["speedup"] = {
         name: round(marginal / result[name]["docs_per_s"], 1) for name in baselines if isinstance(result[name], dict)
     }

@@ -68,3 +68,10 @@ def tree_cpu_seconds(root: int) -> float:
             pass
         stack += children.get(pid, [])
     return total
+
+
+def marginal_rate(small: dict, large: dict) -> tuple[float, float]:
+    """(docs per second between a small and a large run, seconds of fixed cost a run pays) from two runs'
+    `docs` and `seconds`: the rate a run over full-size files approaches, with start-up costs dropped out."""
+    rate = (large["docs"] - small["docs"]) / max(large["seconds"] - small["seconds"], 1e-9)
+    return rate, small["seconds"] - small["docs"] / rate
