@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from leakwatch.errors import ConfigError
 from leakwatch.settings import setting
+from leakwatch.training.corpus import json_objects
 from leakwatch.udfs.classifier import resolve_model, score_frame, word_count
 from leakwatch.udfs.langid import identify_languages
 from leakwatch.udfs.scoring import operating_threshold
@@ -34,19 +35,8 @@ class ScoreOptions:
 def read_batches(stream: IO[bytes], name: str) -> Iterator[list[dict[str, Any]]]:
     """Parsed JSONL records in batches, with errors naming the line."""
     batch: list[dict[str, Any]] = []
-    for number, raw in enumerate(stream, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{name}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); give JSONL, an object "
-                              "with a \"text\" field per line") from exc
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{name}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+    for number, record in json_objects(stream, name):
+        if not isinstance(record.get("text"), str):
             raise ConfigError(f"{name}:{number}: expected an object with a string 'text' field")
         batch.append(record)
         if len(batch) == BATCH:

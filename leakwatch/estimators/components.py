@@ -25,7 +25,7 @@ from leakwatch import code_version
 from leakwatch.errors import ConfigError
 from leakwatch.estimators.base import Binning, Grouped
 from leakwatch.estimators.wordfreq import WordModel, fold
-from leakwatch.training.corpus import read_corpus
+from leakwatch.training.corpus import jsonl_objects, read_corpus
 from leakwatch.udfs.classifier import canonical_generator, model_id, score_frame
 from leakwatch.udfs.scoring import read_card
 from leakwatch.validation.measure import extracted_text, scorable_inputs
@@ -181,19 +181,13 @@ def read_llm_texts(paths: Sequence[str]) -> list[LabelledText]:
     for path in paths:
         name = Path(path).name
         try:
-            lines = Path(path).read_text("utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"--llm-texts {path}: cannot be read ({exc.strerror}): pass JSONL files of "
-                              "LLM-written texts (text, generator, group)") from exc
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"--llm-texts {path}, line {i}: not JSON ({exc})") from exc
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise ConfigError(f"--llm-texts {path}, line {i}: needs an object with a string \"text\"")
+            rows = list(jsonl_objects(Path(path)))
+        except ConfigError as exc:
+            raise ConfigError(f"--llm-texts: {exc}; pass JSONL files of LLM-written texts (text, generator, "
+                              "group)") from exc
+        for i, row in rows:
+            if not isinstance(row.get("text"), str):
+                raise ConfigError(f"--llm-texts {path}:{i}: needs a string \"text\"")
             out.append(LabelledText(row["text"], True, canonical_generator(str(row.get("generator") or name)),
                                     f"{name}:{row.get('group') or i}", name))
     if not out:

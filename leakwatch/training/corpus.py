@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,25 +70,33 @@ def content_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) of a JSONL file; ConfigError naming the line for invalid UTF-8, bad JSON or a
-    line that is not an object."""
-    try:
-        lines = path.read_bytes().splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+def json_objects(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of JSONL lines (a file's, or a stream's); blank lines skipped; ConfigError naming
+    `name` and the line for text that is not UTF-8, not JSON, or not an object."""
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw.decode("utf-8"))
+            line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"{path}:{number}: not valid UTF-8 (byte {exc.start} of the line)") from exc
+            raise ConfigError(f"{name}:{number}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); give JSONL, a JSON "
+                              "object per line") from exc
+        try:
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+            raise ConfigError(f"{name}:{number}: not JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
-            raise ConfigError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+            raise ConfigError(f"{name}:{number}: expected a JSON object, got {type(record).__name__}")
         yield number, record
+
+
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of a JSONL file (json_objects); ConfigError when it cannot be read."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    yield from json_objects(lines, str(path))
 
 
 def _labelled_records(path: Path) -> list[dict]:

@@ -91,7 +91,7 @@ def test_every_text_gets_a_score_or_a_reason(scored):
 
 
 @pytest.mark.parametrize(("payload", "message"), [
-    (b'{"text": "fine"}\n[1, 2]\n', ":2: expected an object with a string 'text' field"),
+    (b'{"text": "fine"}\n[1, 2]\n', ":2: expected a JSON object, got list"),
     (b'{"text": 3}\n', ":1: expected an object with a string 'text' field"),
     (b'{"text": "fine"}\n{"text": "caf\xe9"}\n', ":2: not UTF-8 text"),
     (b'{"text": "fine"}\nnot json\n', ":2: not JSON"),

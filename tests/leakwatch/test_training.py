@@ -164,7 +164,7 @@ def test_read_corpus_holds_out_half_the_web_by_content(tmp_path):
 
 @pytest.mark.parametrize(("content", "message"), [
     (b'{"text": "a", "label": "human"}\n[1]\n', "l2r.jsonl:2: expected a JSON object, got list"),
-    (b'{"text": "caf\xe9", "label": "human"}\n', "l2r.jsonl:1: not valid UTF-8"),
+    (b'{"text": "caf\xe9", "label": "human"}\n', "l2r.jsonl:1: not UTF-8 text"),
     (b'{"text": "a", "label": "robot"}\n', "l2r.jsonl:1: needs a string 'text' and a 'label' of human or llm"),
     (b'{"label": "llm"}\n', "l2r.jsonl:1: needs a string 'text'"),
     (b'{"text": "a", "label": "human"\n', "l2r.jsonl:1: not JSON"),
