@@ -156,9 +156,9 @@ def run(args: argparse.Namespace, frame: pd.DataFrame, threshold: float) -> pd.D
     sets = [wordfreq.distinct_words(t) for t in pool.frame.text] if args.words else []
     settings = Settings(replicates=args.replicates, generator_draw=args.draw)
     generators, components, rows = list(pool.llm), {}, []
-    # --component trained: the component holds only the generators the model trained on, as stats' default does
-    card = read_card(args.model) or {}
-    allowed = frozenset(card.get("data", {}).get("trained_generators") or ()) if args.component == "trained" else None
+    excluded = model_excluded(args.model)
+    # --component trained: the component leaves out the generators the model never trained on, as stats' does
+    allowed = frozenset(pool.llm) - excluded if args.component == "trained" else None
     for i in range(args.sims):
         rng = np.random.default_rng([args.seed, i])  # one stream per crawl: settings compared on the same crawls
         generator = generators[i % len(generators)]
@@ -194,6 +194,11 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     }).round(3)
 
 
+def model_excluded(model: str) -> frozenset[str]:
+    """The generators the model's card says it never trained on (none without a card or the list)."""
+    return frozenset(((read_card(model) or {}).get("data") or {}).get("excluded_generators") or ())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(default_model_path()))
@@ -223,6 +228,12 @@ def main() -> None:
     print(f"{vars(args)}; pool {int(frame.scored.sum())} scored texts ({scored - started:.0f} s), "
           f"{args.sims} crawls in {time.monotonic() - scored:.0f} s; estimators {', '.join(ESTIMATORS)}")
     print(summary(table).to_string())
+    excluded = model_excluded(args.model)
+    if excluded:  # the two kinds of generator apart: the model sees one kind and not the other
+        for kind, part in (("trained on", table[~table.generator.isin(excluded)]),
+                           ("never trained on", table[table.generator.isin(excluded)])):
+            print(f"crawls written by generators the model {kind} ({part.sim.nunique()}):")
+            print(summary(part).to_string())
     if args.out:
         table.to_parquet(args.out)
 

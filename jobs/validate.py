@@ -116,7 +116,7 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
     model, threshold = model_threshold(config)
     out = Path(options.validation_dir).resolve()
     prepare_out(out)
-    injection = prepare_injection(options, crawls, folder, out, say)
+    injection = prepare_injection(options, crawls, folder, out, model, say)
     config = config.replace({"warehouse": str(out / "warehouse"),
                              "inputs.paths": tuple(str(p) for p in injection.shards),
                              "stats.llm_texts": (str(injection.component_file),)})

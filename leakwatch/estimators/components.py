@@ -164,14 +164,19 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def of_trained_generators(texts: Iterable[LabelledText], model: str | Path) -> list[LabelledText]:
+    """The texts without those of the generators that the model's card says it excluded from training
+    (v2: base-model continuations, which it scores as human text: in an LLM component they pull every
+    estimate of chat-model text up; see the README). A model without that list keeps every text."""
+    excluded = set(((read_card(model) or {}).get("data") or {}).get("excluded_generators") or ())
+    return [t for t in texts if t.generator not in excluded]
+
+
 def default_llm_texts(labeled: Path | None, model: str | Path | None = None) -> list[LabelledText]:
     """The LLM component's texts: the held-out LLM groups of the research corpora (when the folder is
-    there) and the calibration split of the project's LLM web pages, without the generators that the
-    model's card says it excluded from training (base-model continuations, which it scores as human
-    text: in the component they pull every estimate of chat-model text up; see the README)."""
-    card = read_card(model) if model is not None else None
-    excluded = set(((card or {}).get("data") or {}).get("excluded_generators") or ())
-    return [t for t in heldout_texts(labeled, llm=True) + shipped_llm_pages() if t.generator not in excluded]
+    there) and the calibration split of the project's LLM web pages, of the generators `model` trained on."""
+    texts = heldout_texts(labeled, llm=True) + shipped_llm_pages()
+    return texts if model is None else of_trained_generators(texts, model)
 
 
 def read_llm_texts(paths: Sequence[str]) -> list[LabelledText]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.estimators.components import LabelledText, shipped_llm_pages, write_llm_texts
+from leakwatch.estimators.components import LabelledText, of_trained_generators, shipped_llm_pages, write_llm_texts
 from leakwatch.schemas.values import is_pre_chatgpt
 from leakwatch.settings import setting
 from leakwatch.training.corpus import Example, read_corpus
@@ -278,16 +278,18 @@ class Injection:
 
 
 def prepare_injection(options: ValidateOptions, crawls: list[tuple[str, float]], folder: Path, out: Path,
-                      say: Callable[[str], None]) -> Injection:
+                      model: str, say: Callable[[str], None]) -> Injection:
     """Split the held-out texts, plan the crawls, and write OUT/llm_component.jsonl, OUT/pages.csv and
-    OUT/shards/."""
+    OUT/shards/. The component holds the generators `model` trained on, as stats' default one does; the
+    crawls get every generator's texts."""
     examples = read_corpus(folder)
     half = halves(examples, options.injection_seed)
     pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
     component = [LabelledText(e.text, True, e.generator, e.group, e.source) for e in half[CALIBRATION] if e.llm]
-    component += shipped_llm_pages()
+    component = of_trained_generators(component + shipped_llm_pages(), model)
     say(f"{len(examples)} labelled texts; held out of training: {len(half[INJECTION])} to inject, "
-        f"{len(component)} LLM texts for the LLM component (with the LLM web pages' calibration split)")
+        f"{len(component)} LLM texts of the generators the model trained on for the LLM component (with the LLM "
+        "web pages' calibration split)")
     if not pools[False] or (not pools[True] and any(share for _, share in crawls)):
         raise ConfigError(f"{folder}: the injection half has {len(pools[False])} human and {len(pools[True])} LLM "
                           "held-out texts; it needs both: use more labelled data")
