@@ -29,11 +29,10 @@ from leakwatch.config import Config
 from leakwatch.estimators import wordfreq
 from leakwatch.estimators.base import ESTIMATORS, Binning, Evidence, Grouped
 from leakwatch.estimators.bootstrap import Settings, estimate_row, human_component, llm_component
-from leakwatch.estimators.components import LabelledText, score_texts
+from leakwatch.estimators.components import LabelledText, score_texts, untrained_generators
 from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
 from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.html import decode_html, main_text
-from leakwatch.udfs.scoring import read_card
 from leakwatch.validation.measure import model_threshold
 
 WEB = "web"
@@ -156,7 +155,7 @@ def run(args: argparse.Namespace, frame: pd.DataFrame, threshold: float) -> pd.D
     sets = [wordfreq.distinct_words(t) for t in pool.frame.text] if args.words else []
     settings = Settings(replicates=args.replicates, generator_draw=args.draw)
     generators, components, rows = list(pool.llm), {}, []
-    excluded = model_excluded(args.model)
+    excluded = untrained_generators(args.model)
     # --component trained: the component leaves out the generators the model never trained on, as stats' does
     allowed = frozenset(pool.llm) - excluded if args.component == "trained" else None
     for i in range(args.sims):
@@ -194,11 +193,6 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     }).round(3)
 
 
-def model_excluded(model: str) -> frozenset[str]:
-    """The generators the model's card says it never trained on (none without a card or the list)."""
-    return frozenset(((read_card(model) or {}).get("data") or {}).get("excluded_generators") or ())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(default_model_path()))
@@ -228,7 +222,7 @@ def main() -> None:
     print(f"{vars(args)}; pool {int(frame.scored.sum())} scored texts ({scored - started:.0f} s), "
           f"{args.sims} crawls in {time.monotonic() - scored:.0f} s; estimators {', '.join(ESTIMATORS)}")
     print(summary(table).to_string())
-    excluded = model_excluded(args.model)
+    excluded = untrained_generators(args.model)
     if excluded:  # the two kinds of generator apart: the model sees one kind and not the other
         for kind, part in (("trained on", table[~table.generator.isin(excluded)]),
                            ("never trained on", table[table.generator.isin(excluded)])):

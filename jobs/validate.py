@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from leakwatch.config import Config
 from leakwatch.estimators.base import ESTIMATORS, Binning
 from leakwatch.estimators.bootstrap import Settings
-from leakwatch.estimators.components import score_texts
+from leakwatch.estimators.components import score_texts, untrained_generators
 from leakwatch.jobs.pipeline import run_pipeline
 from leakwatch.jobs.spark import get_spark
 from leakwatch.jobs.stats import with_domains
@@ -31,7 +31,7 @@ from leakwatch.jobs.warehouse import read_documents, table_path
 from leakwatch.schemas.values import ESTIMATOR_COLUMNS, VIEWS, is_pre_chatgpt
 from leakwatch.training.corpus import Example, labeled_dir
 from leakwatch.validation.bakeoff import BakeoffPages, run_bakeoff, summarise
-from leakwatch.validation.inject import PlannedPage, check_options, prepare_injection, prepare_out
+from leakwatch.validation.inject import Injection, PlannedPage, check_options, prepare_injection, prepare_out
 from leakwatch.validation.measure import compare, format_bakeoff, format_table, model_threshold, passed, write_result
 
 
@@ -39,10 +39,14 @@ def _say(message: str) -> None:
     print(f"validate: {message}", file=sys.stderr, flush=True)
 
 
-def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage]) -> list[dict]:
-    """Per crawl and view, documents and scored documents with how many are LLM pages, from the
-    pipeline's own tables (documents, clusters, scores) joined to the planned labels by URL."""
-    labels = spark.createDataFrame([(p.crawl, p.url, p.llm) for p in plan], "crawl string, url string, llm boolean")
+def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage],
+                 known: Sequence[bool] | None = None) -> list[dict]:
+    """Per crawl and view, documents and scored documents with how many are LLM pages (and, by `known`, one
+    flag per planned page, how many are LLM pages of a generator the model trained on), from the pipeline's
+    own tables (documents, clusters, scores) joined to the planned labels by URL."""
+    known = known if known is not None else [p.llm for p in plan]
+    labels = spark.createDataFrame([(p.crawl, p.url, p.llm, k) for p, k in zip(plan, known, strict=True)],
+                                   "crawl string, url string, llm boolean, known boolean")
     docs = read_documents(spark, warehouse).select("doc_id", "crawl", "url")
     clusters = spark.read.parquet(table_path(warehouse, "clusters")).select(
         "doc_id", "crawl", "is_representative", "first_seen_crawl_content")
@@ -67,6 +71,7 @@ def truth_counts(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage
     rows = union.groupBy("crawl", "view").agg(
         F.count("*").alias("n_docs"), F.sum(llm).alias("n_llm"),
         F.sum(scored).alias("n_scored"), F.sum(llm * scored).alias("n_llm_scored"),
+        F.sum(F.col("known").cast("long") * scored).alias("n_known_scored"),
     ).collect()
     return [r.asDict() for r in rows]
 
@@ -95,9 +100,11 @@ def bakeoff_pages(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPag
     return BakeoffPages(frame, tuple(sorted(c for c in frame["crawl"].unique() if is_pre_chatgpt(c))))
 
 
-def _truth(spark: SparkSession, warehouse: str, plan: Sequence[PlannedPage], crawls: list[tuple[str, float]]):
+def _truth(spark: SparkSession, warehouse: str, injection: Injection, crawls: list[tuple[str, float]], model: str):
     """The truth rows of every crawl and view, with the injected share and era, in crawl and view order."""
-    truth = truth_counts(spark, warehouse, plan)
+    untrained = untrained_generators(model)
+    known = [p.llm and injection.pools[True][p.text_id].generator not in untrained for p in injection.plan]
+    truth = truth_counts(spark, warehouse, injection.plan, known)
     share_of = dict(crawls)
     for t in truth:
         t["injected_share"] = share_of[t["crawl"]]
@@ -121,7 +128,7 @@ def validate(spark: SparkSession, config: Config, say=_say) -> dict:
                              "inputs.paths": tuple(str(p) for p in injection.shards),
                              "stats.llm_texts": (str(injection.component_file),)})
     pipeline = run_pipeline(spark, config, command="validate", say=say)
-    rows = compare(_truth(spark, config.warehouse, injection.plan, crawls), stats_estimates(spark, config.warehouse),
+    rows = compare(_truth(spark, config.warehouse, injection, crawls, model), stats_estimates(spark, config.warehouse),
                    options.tolerance)
     say("bake-off: regrouping the scored pages into leave-one-generator-out and drifting crawls")
     settings = Settings(replicates=config.stats.replicates, level=config.stats.level)

@@ -164,11 +164,16 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def untrained_generators(model: str | Path) -> frozenset[str]:
+    """The generators that the model's card says it excluded from training (v2: base-model continuations,
+    which it scores as human text); none for a model without a card or without that list."""
+    return frozenset(((read_card(model) or {}).get("data") or {}).get("excluded_generators") or ())
+
+
 def of_trained_generators(texts: Iterable[LabelledText], model: str | Path) -> list[LabelledText]:
-    """The texts without those of the generators that the model's card says it excluded from training
-    (v2: base-model continuations, which it scores as human text: in an LLM component they pull every
-    estimate of chat-model text up; see the README). A model without that list keeps every text."""
-    excluded = set(((read_card(model) or {}).get("data") or {}).get("excluded_generators") or ())
+    """The texts without those of the model's untrained generators: in an LLM component those pull every
+    estimate of the text the model does know up (see the README)."""
+    excluded = untrained_generators(model)
     return [t for t in texts if t.generator not in excluded]
 
 

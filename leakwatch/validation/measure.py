@@ -58,6 +58,9 @@ def compare(
     for t in truth:
         est = estimates.get((t["crawl"], t["view"])) or {}
         truth_scored = t["n_llm_scored"] / t["n_scored"] if t["n_scored"] else None
+        # The LLM share of the kind the model knows (generators it trained on): what the estimate can see.
+        known = t.get("n_known_scored")
+        truth_known = known / t["n_scored"] if known is not None and t["n_scored"] else None
         estimate = est.get("prevalence")
         bias = None if estimate is None or truth_scored is None else estimate - truth_scored
         low, high = est.get("ci_low"), est.get("ci_high")
@@ -70,11 +73,13 @@ def compare(
             "n_scored": t["n_scored"],
             "truth_all": t["n_llm"] / t["n_docs"] if t["n_docs"] else None,
             "truth_scored": truth_scored,
+            "truth_known": truth_known,
             "raw_share": est.get("raw_share"),
             "estimate": estimate,
             "ci_low": low,
             "ci_high": high,
             "bias": bias,
+            "bias_known": None if estimate is None or truth_known is None else estimate - truth_known,
             "covered": None if bias is None or low is None or high is None else low <= truth_scored <= high,
             "within_tolerance": bias is not None and abs(bias) <= tolerance,
             "not_measurable": est.get("not_measurable"),
@@ -111,17 +116,20 @@ def format_table(result: dict) -> str:
     """The comparison as a fixed-width table, shares in percent: the default estimate with its CI, then
     every estimator's share."""
     names = " ".join(f"{c[:6]:>6}" for c in ESTIMATOR_COLUMNS)
-    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'raw%':>5} {'est%':>5} "
-             f"{'95% CI':>13} {'bias pp':>7}  covers  ok   {names}"]
+    lines = [f"{'crawl':<16} {'view':<10} {'inj%':>5} {'scored':>6} {'truth%':>6} {'known%':>6} {'raw%':>5} "
+             f"{'est%':>5} {'95% CI':>13} {'bias pp':>7} {'vs known':>8}  covers  ok   {names}"]
     for r in result["rows"]:
         ci = f"[{_pct(r['ci_low'])}, {_pct(r['ci_high'])}]"
         bias = "-" if r["bias"] is None else f"{100 * r['bias']:+.1f}"
+        bias_known = "-" if r.get("bias_known") is None else f"{100 * r['bias_known']:+.1f}"
         pre = "*" if r["pre_chatgpt"] else " "
         shares = " ".join(f"{_pct(r[c]):>6}" for c in ESTIMATOR_COLUMNS)
         lines.append(f"{r['crawl'] + pre:<16} {r['view']:<10} {_pct(r['injected_share']):>5} {r['n_scored']:>6} "
-                     f"{_pct(r['truth_scored']):>6} {_pct(r['raw_share']):>5} {_pct(r['estimate']):>5} {ci:>13} "
-                     f"{bias:>7}  {str(r['covered']):<6}  {'yes' if r['within_tolerance'] else 'NO ':<3}  {shares}")
-    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated). "
+                     f"{_pct(r['truth_scored']):>6} {_pct(r.get('truth_known')):>6} {_pct(r['raw_share']):>5} "
+                     f"{_pct(r['estimate']):>5} {ci:>13} {bias:>7} {bias_known:>8}  {str(r['covered']):<6}  "
+                     f"{'yes' if r['within_tolerance'] else 'NO ':<3}  {shares}")
+    lines.append("* pre-ChatGPT (negative control). truth% = LLM share among scored pages (what is estimated; the "
+                 "rule reads it); known% = the share of those of generators the model trained on (what it can see). "
                  f"est% = {result['estimator']} (the default); bound = a lower bound, not an estimate.")
     lines.append(f"LLM component: {result['llm_component']}")
     verdict = "PASSED" if result["passed"] else "FAILED"

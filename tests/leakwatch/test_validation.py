@@ -25,7 +25,7 @@ from leakwatch.validation.inject import (
     prepare_out,
     templated_copy,
 )
-from leakwatch.validation.measure import compare, passed
+from leakwatch.validation.measure import compare, format_table, passed
 from leakwatch.validation.pages import Page, page_html, write_shard
 from tests.labeled import write_labeled
 
@@ -177,3 +177,15 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
     (ours / "validation.json").write_text("{}")
     prepare_out(ours)
     assert (ours / MARKER).exists() and not (ours / "shards").exists() and (ours / "validation.json").exists()
+
+
+def test_the_truth_of_the_kind_the_model_knows_is_reported_beside_the_whole_truth():
+    truth = [{**_truth("CC-MAIN-2024-33", "captures", 30, 100), "n_known_scored": 14}]
+    row = compare(truth, {("CC-MAIN-2024-33", "captures"): {"prevalence": 0.15, "ci_low": 0.1, "ci_high": 0.2}},
+                  tolerance=0.02)[0]
+    assert row["truth_known"] == pytest.approx(0.14) and row["bias_known"] == pytest.approx(0.01)
+    assert row["bias"] == pytest.approx(-0.15) and not row["within_tolerance"]  # the rule reads the whole truth
+    table = format_table({"rows": [row], "estimator": "hdy_v1", "llm_component": "x", "passed": passed([row]),
+                          "rule": "r", "tolerance": 0.02, "pages": 100, "seconds": 1.0})
+    assert "known%" in table.splitlines()[0] and " 14.0 " in table.splitlines()[1] and "+1.0" in table.splitlines()[1]
+    assert compare([_truth("CC-MAIN-2024-33", "captures", 3, 10)], {}, 0.02)[0]["truth_known"] is None
