@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from leakwatch.config import Config
 
 CSV_COLUMNS = ("crawl", "pre_chatgpt", "view", "injected_share", "n_docs", "n_scored", "truth_all", "truth_scored",
-               "raw_share", "estimate", "ci_low", "ci_high", "bias", "covered", "within_tolerance", "not_measurable",
+               "truth_known", "raw_share", "estimate", "ci_low", "ci_high", "bias", "bias_known", "covered",
+               "within_tolerance", "not_measurable",
                *(f"{c}{part}" for c in ESTIMATOR_COLUMNS for part in ("", "_low", "_high", "_error", "_covered")))
 
 

@@ -25,7 +25,7 @@ from leakwatch.validation.inject import (
     prepare_out,
     templated_copy,
 )
-from leakwatch.validation.measure import compare, format_table, passed
+from leakwatch.validation.measure import compare, format_table, passed, write_result
 from leakwatch.validation.pages import Page, page_html, write_shard
 from tests.labeled import write_labeled
 
@@ -179,7 +179,7 @@ def test_out_folder_is_only_cleared_when_validate_wrote_it(tmp_path):
     assert (ours / MARKER).exists() and not (ours / "shards").exists() and (ours / "validation.json").exists()
 
 
-def test_the_truth_of_the_kind_the_model_knows_is_reported_beside_the_whole_truth():
+def test_the_truth_of_the_kind_the_model_knows_is_reported_beside_the_whole_truth(tmp_path):
     truth = [{**_truth("CC-MAIN-2024-33", "captures", 30, 100), "n_known_scored": 14}]
     row = compare(truth, {("CC-MAIN-2024-33", "captures"): {"prevalence": 0.15, "ci_low": 0.1, "ci_high": 0.2}},
                   tolerance=0.02)[0]
@@ -189,3 +189,5 @@ def test_the_truth_of_the_kind_the_model_knows_is_reported_beside_the_whole_trut
                           "rule": "r", "tolerance": 0.02, "pages": 100, "seconds": 1.0})
     assert "known%" in table.splitlines()[0] and " 14.0 " in table.splitlines()[1] and "+1.0" in table.splitlines()[1]
     assert compare([_truth("CC-MAIN-2024-33", "captures", 3, 10)], {}, 0.02)[0]["truth_known"] is None
+    write_result(tmp_path, {"rows": [row]})  # validation.csv has a column for every field of a row
+    assert "truth_known" in (tmp_path / "validation.csv").read_text().splitlines()[0]
