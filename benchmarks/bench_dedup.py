@@ -8,6 +8,7 @@ as the single-node baseline in the same run (speed, and the share of its pairs w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -167,8 +168,9 @@ class TreeRss:
         self._thread.join()
 
 
-def one_scale(n_docs: int, work: Path, baseline: bool) -> dict:
-    """Child process: dedup n_docs in local[2] Spark; optionally datasketch's MinHashLSH on the same texts."""
+def one_scale(n_docs: int, work: Path, baseline: bool, driver_docs: int | None = None) -> dict:
+    """Child process: dedup n_docs in local[2] Spark; optionally datasketch's MinHashLSH on the same texts.
+    `driver_docs`: --max-driver-docs (None: its default)."""
     from pyspark.sql import functions as F
 
     from leakwatch.jobs.dedup import dedup_crawls
@@ -182,14 +184,15 @@ def one_scale(n_docs: int, work: Path, baseline: bool) -> dict:
     warehouse = work / f"warehouse-{n_docs}"
     shutil.rmtree(warehouse, ignore_errors=True)
     spark = get_spark(SparkOptions(master="local[2]", driver_memory="6g", shuffle_partitions=max(8, n_docs // 25000)))
-    options = DedupOptions()
+    options = DedupOptions() if driver_docs is None else DedupOptions(max_driver_docs=driver_docs)
     docs = spark.read.parquet(str(docs_path))
     with TreeRss(os.getpid()) as rss:
         t = time.perf_counter()
         (summary,) = dedup_crawls(spark, docs, options, str(warehouse))
         seconds = time.perf_counter() - t
-    result = {"docs": n_docs, "seconds": round(seconds, 1), "docs_per_s": round(n_docs / seconds),
-              "peak_rss_mb": round(rss.peak / 2**20), "summary": summary}
+    result = {"docs": n_docs, "max_driver_docs": options.max_driver_docs, "seconds": round(seconds, 1),
+              "docs_per_s": round(n_docs / seconds),
+              "peak_rss_mb": round(rss.peak / 2**20), "summary": dataclasses.asdict(summary)}
     if baseline:
         ids = {hash64(f"bench/{i}"): i for i in range(n_docs)}
         clusters = spark.read.parquet(str(warehouse / "clusters")).select("doc_id", "cluster_id")
@@ -272,7 +275,7 @@ def share_of(found: set, reference: set) -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Run the dedup benchmark and write benchmarks/out/dedup.json."""
+    """Run the dedup benchmark and write benchmarks/out/dedup.json (or --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="*", default=[20000, 100000])
     parser.add_argument("--baseline-scale", type=int, default=100000)
@@ -280,20 +283,27 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", default=str(OUT / "dedup-work"))
     parser.add_argument("--one-scale", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--max-driver-docs", type=int, nargs="*", default=[None], metavar="N",
+                        help="run every scale with each of these --max-driver-docs (0: all in Spark; default: "
+                             "the setting's default), to compare the driver and Spark paths at one scale")
+    parser.add_argument("--driver-docs", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", default="dedup.json", help="file name of the result in benchmarks/out")
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if args.one_scale:
-        print(json.dumps(one_scale(args.one_scale, work, args.baseline)))
+        print(json.dumps(one_scale(args.one_scale, work, args.baseline, args.driver_docs)))
         return {}
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     report = {"machine": {"cores": os.cpu_count(), "load_avg_at_start": os.getloadavg()},
               "signatures": signature_throughput(args.signature_docs), "end_to_end": []}
     print(json.dumps(report["signatures"]), flush=True)
-    for n in args.scales:
+    for n, driver_docs in ((n, d) for n in args.scales for d in args.max_driver_docs):
         cmd = [sys.executable, "-m", "benchmarks.bench_dedup", "--one-scale", str(n), "--work", str(work)]
         if n == args.baseline_scale:
             cmd.append("--baseline")
+        if driver_docs is not None:
+            cmd += ["--driver-docs", str(driver_docs)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode:
             print(done.stderr[-3000:], file=sys.stderr)
@@ -301,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
         report["end_to_end"].append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(report["end_to_end"][-1]), flush=True)
     report["machine"]["load_avg_at_end"] = os.getloadavg()
-    (OUT / "dedup.json").write_text(json.dumps(report, indent=1) + "\n")
+    (OUT / args.json).write_text(json.dumps(report, indent=1) + "\n")
     return report
 
 

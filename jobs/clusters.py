@@ -15,11 +15,12 @@ from pyspark.sql import functions as F
 from leakwatch.crawls import crawl_order_key
 from leakwatch.errors import ConfigError
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH, sql_conf
-from leakwatch.jobs.templates import with_templates
+from leakwatch.jobs.templates import host_column, with_templates
 from leakwatch.jobs.udf import signatures
 from leakwatch.jobs.warehouse import path_exists, read_text, table_path, write_text
 from leakwatch.schemas.tables import CLUSTERS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
 from leakwatch.udfs.components import components
+from leakwatch.udfs.driver_clusters import batch_outputs, batch_rows, lookup_keys, signed_batch
 from leakwatch.udfs.minhash import (
     DedupOptions,
     fingerprint,
@@ -309,6 +310,11 @@ def dedup_batch(
     if not orders:
         raise ValueError("dedup: no documents to deduplicate")
     prior_bands, prior_sigs, prior_urls = _prior_index(spark, state, options, min(orders.values()))
+    if options.max_driver_docs:
+        small = _collected(docs, options.max_driver_docs)
+        if small is not None:
+            return _driver_batch(spark, signed_batch(small, orders, options), prior_bands, prior_sigs, prior_urls,
+                                 options, fp)
     docs_sig = _signed(spark, docs, orders, options)
     # Exact duplicates share a signature: only one document per exact group enters LSH.
     reps = docs_sig.where(F.col("doc_id") == F.col("exact_group"))
@@ -337,6 +343,37 @@ def dedup_batch(
         "url_hash"
     ).agg(F.min(F.struct(F.col("crawl_order").alias("order"), F.col("crawl"))).alias("prior_url"))
     return _outputs(_rows(docs_comp, comp_first, content_first, url_first, fp).localCheckpoint(), fp)
+
+
+def _collected(docs: DataFrame, most: int) -> pd.DataFrame | None:
+    """The batch's documents on the driver (with host and Spark's URL hash), or None if it has more than `most`."""
+    frame = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash", host_column(docs).alias("host"),
+                        F.xxhash64("url").alias("url_hash")).limit(most + 1).toPandas()
+    return frame if len(frame) <= most else None
+
+
+def _driver_batch(spark: SparkSession, docs: pd.DataFrame, prior_bands: DataFrame, prior_sigs: DataFrame,
+                  prior_urls: DataFrame, options: DedupOptions, fp: str) -> DedupOutput:
+    """dedup_batch for a batch signed on the driver: the earlier index rows it touches are looked up in Spark
+    (one join each), the rest is udfs.driver_clusters."""
+    def keyed(frame: pd.DataFrame, schema: str) -> DataFrame:
+        return F.broadcast(spark.createDataFrame(frame, schema))
+
+    prior = prior_bands.join(keyed(lookup_keys(docs), "band int, band_hash long"), ["band", "band_hash"],
+                             "left_semi").toPandas()
+    sigs = prior_sigs.limit(0).toPandas()
+    if options.verify and len(prior):
+        ids = pd.DataFrame({"cluster_id": prior["cluster_id"].unique()})
+        sigs = prior_sigs.join(keyed(ids, "cluster_id long"), "cluster_id", "left_semi").toPandas()
+    hashes = pd.DataFrame({"url_hash": docs["url_hash"].unique()})
+    urls = prior_urls.join(keyed(hashes, "url_hash long"), "url_hash", "left_semi").toPandas()
+    out = batch_outputs(batch_rows(docs, prior, sigs, urls, options, fp), fp)
+
+    def frame(name: str, schema) -> DataFrame:
+        return spark.createDataFrame(out[name][schema.fieldNames()], schema)
+
+    return DedupOutput(clusters=frame("clusters", CLUSTERS), index=frame("index", LSH_INDEX),
+                       signatures=frame("signatures", LSH_SIGNATURES), urls=frame("urls", URL_HISTORY))
 
 
 def _outputs(result: DataFrame, fp: str) -> DedupOutput:

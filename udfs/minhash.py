@@ -72,6 +72,10 @@ class DedupOptions:
     # Below this, the match graph's components are found on the driver: Spark's rounds cost ~1 s each.
     max_driver_edges: int = setting(1_000_000, "match graphs with at most this many edges get their components on "
                                                "the driver", metavar="N")
+    # Below this, a batch's clustering after its signatures runs on the driver in pandas (udfs.driver_clusters):
+    # the same rows, without Spark's ~80 stages a crawl.
+    max_driver_docs: int = setting(20_000, "batches (crawls) of at most this many documents are clustered on the "
+                                           "driver after their signatures (0: always in Spark)", metavar="N")
     max_cc_iterations: int = setting(30, "connected-components rounds before giving up (larger graphs)", metavar="N")
 
 
@@ -88,8 +92,8 @@ def validate_options(options: DedupOptions) -> None:
         problems.append("--max-cc-iterations and --signature-batch-rows must be >= 1, --max-bucket-pairs >= 2")
     if not 0.0 <= options.template_share <= 1.0:
         problems.append(f"--template-share must be from 0 (off) to 1, not {options.template_share}")
-    if options.template_min_pages < 2 or options.max_driver_edges < 0:
-        problems.append("--template-min-pages must be >= 2 and --max-driver-edges >= 0")
+    if options.template_min_pages < 2 or options.max_driver_edges < 0 or options.max_driver_docs < 0:
+        problems.append("--template-min-pages must be >= 2, --max-driver-edges and --max-driver-docs >= 0")
     if problems:
         raise ConfigError("dedup: " + "; ".join(problems))
 

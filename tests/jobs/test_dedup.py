@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import random
 import re
 from collections import defaultdict
 from itertools import combinations
+from pathlib import Path
 from pydoc_data.topics import topics
 
 import pytest
@@ -17,7 +19,7 @@ from pyspark.sql.types import StructType
 from leakwatch.jobs.clusters import ConvergenceError, FingerprintMismatch, compute_clusters, connected_components
 from leakwatch.jobs.dedup import dedup_crawls
 from leakwatch.jobs.spark import MAX_RECORDS_PER_BATCH
-from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS
+from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, LSH_INDEX, LSH_SIGNATURES, URL_HISTORY
 from leakwatch.udfs.minhash import DedupOptions, fingerprint
 from leakwatch.udfs.text import text_hash, words
 
@@ -136,12 +138,15 @@ def test_identical_clusters_across_runs_and_partitionings(spark) -> None:
 
     first = clusters(docs)
     assert first == clusters(_docs(spark, list(reversed(rows))).coalesce(1))
-    # Components in Spark (a graph too large for the driver) label every document as the driver does.
-    assert first == clusters(docs, DedupOptions(max_driver_edges=0))
+    # All in Spark (a batch too large for the driver), with components in Spark too (a graph too large for
+    # it): every document labelled as on the driver, whatever the partitioning.
+    in_spark = DedupOptions(max_driver_docs=0)
+    assert first == clusters(docs, in_spark)
+    assert first == clusters(docs, dataclasses.replace(in_spark, max_driver_edges=0))
     previous = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", "3")
     try:
-        assert first == clusters(docs.repartition(7))
+        assert first == clusters(docs.repartition(7), in_spark)
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", previous)
     assert len({r[2] for r in first}) < len(first)  # some clusters hold several documents
@@ -234,6 +239,62 @@ def test_cross_crawl_first_seen_and_idempotent_appends(spark, tmp_path) -> None:
         dedup_crawls(spark, docs, DedupOptions(num_perm=64), warehouse)
     with pytest.raises(FingerprintMismatch, match=r"threshold: 0.8 -> 0.7"):
         compute_clusters(spark, docs, DedupOptions(jaccard_threshold=0.7), warehouse)
+
+
+def _three_crawls(seed: int) -> list[tuple]:
+    """Three crawls that exercise every rule: exact and near copies within and across crawls, URLs captured
+    again, short pages, a page bridging two earlier clusters, missing and tied fetch times."""
+    rng = random.Random(seed)
+    crawls = ["CC-MAIN-2023-06", "CC-MAIN-2023-14", "CC-MAIN-2023-23"]
+    rows = [r[:1] + (crawls[0],) + r[2:] for r in _planted_corpus(seed, 40)]
+    rows += [_row(90_000 + i, "a short notice " * (i % 3 + 1), crawls[0]) for i in range(4)]
+    previous, next_id = list(rows), 200_000
+    for crawl in crawls[1:]:
+        own = []
+        for r in rng.sample(previous, 30):
+            kind = rng.random()
+            text = r[4] if kind < 0.3 else _edit(rng, r[4], rng.uniform(0.0, 0.1)) if kind < 0.8 else _text(rng, 120)
+            url = r[2] if rng.random() < 0.5 else None
+            fetch = None if rng.random() < 0.1 else FETCH + dt.timedelta(hours=rng.randint(0, 3))
+            own.append(_row(next_id, text, crawl, url, fetch))
+            next_id += 3
+        a, b = rng.sample(previous, 2)  # half of one page and half of another: linked to both or neither
+        own.append(_row(next_id, " ".join(a[4].split()[:60] + b[4].split()[:60]), crawl))
+        own += [_row(next_id + 1 + i, _text(rng, 100), crawl) for i in range(10)]
+        # A host with a template: its navigation and footer lines are left out of the shingles.
+        shop = [_text(rng, 90) for _ in range(6)]
+        own += [_row(next_id + 40 + i, f"Home | Shop | Contact\n{text}\nAll rights reserved", crawl,
+                     f"https://shop.example/{next_id + 40 + i}") for i, text in enumerate(shop + shop[:1])]
+        own.append(_row(next_id + 20, "A short notice!", crawl))
+        next_id += 100
+        rows += own
+        previous += own
+    return rows
+
+
+def _tables(spark, warehouse: str) -> dict[str, list]:
+    fp = json.loads(Path(warehouse, "lsh_index", "_fingerprint.json").read_text())["fingerprint"]
+    tables = {"clusters": ("clusters", CLUSTERS), "bands": (f"lsh_index/{fp}/bands", LSH_INDEX),
+              "signatures": (f"lsh_index/{fp}/signatures", LSH_SIGNATURES), "urls": ("url_history", URL_HISTORY)}
+    return {name: sorted(tuple(tuple(v) if isinstance(v, list) else v for v in r)
+                         for r in spark.read.parquet(f"{warehouse}/{path}").select(*schema.fieldNames()).collect())
+            for name, (path, schema) in tables.items()}
+
+
+@pytest.mark.parametrize("settings", [{}, {"verify": False, "max_bucket_pairs": 2}])
+def test_driver_and_spark_clustering_write_the_same_rows(spark, tmp_path, settings) -> None:
+    docs = _docs(spark, _three_crawls(seed=17))
+    written = {}
+    for name, driver_docs in (("spark", 0), ("driver", 20_000)):
+        warehouse = str(tmp_path / name)
+        dedup_crawls(spark, docs, DedupOptions(max_driver_docs=driver_docs, **settings), warehouse)
+        written[name] = _tables(spark, warehouse)
+    assert written["driver"] == written["spark"]
+    clusters = [dict(zip(CLUSTERS.fieldNames(), r, strict=True)) for r in written["spark"]["clusters"]]
+    # The corpus makes both paths do something: clusters reaching earlier crawls and within a crawl.
+    assert sum(r["cluster_first_seen_crawl"] != r["crawl"] for r in clusters) >= 10
+    assert sum(r["first_seen_crawl_url"] != r["crawl"] for r in clusters) >= 10
+    assert sum(r["cluster_size"] > 1 for r in clusters) >= 10
 
 
 def test_cli_dedups_the_warehouse_documents(spark, tmp_path, capsys) -> None:
