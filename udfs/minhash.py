@@ -72,10 +72,10 @@ class DedupOptions:
     # Below this, the match graph's components are found on the driver: Spark's rounds cost ~1 s each.
     max_driver_edges: int = setting(1_000_000, "match graphs with at most this many edges get their components on "
                                                "the driver", metavar="N")
-    # Below this, a batch's clustering after its signatures runs on the driver in pandas (udfs.driver_clusters):
-    # the same rows, without Spark's ~80 stages a crawl.
-    max_driver_docs: int = setting(20_000, "batches (crawls) of at most this many documents are clustered on the "
-                                           "driver after their signatures (0: always in Spark)", metavar="N")
+    # Up to this, a batch (crawl) is read onto the driver and clustered there in pandas (udfs.driver_clusters):
+    # the same rows, without Spark's ~80 stages a crawl; its signatures then take one core.
+    max_driver_docs: int = setting(20_000, "crawls of at most this many documents are clustered on the driver, in "
+                                           "pandas (0: always in Spark)", metavar="N")
     max_cc_iterations: int = setting(30, "connected-components rounds before giving up (larger graphs)", metavar="N")
 
 

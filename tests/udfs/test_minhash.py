@@ -173,6 +173,7 @@ def test_template_lines_are_left_out_of_the_shingles() -> None:
     ({"shingle_size": 0}, "--shingle-size"), ({"num_perm": 1}, "--num-perm"),
     ({"jaccard_threshold": 1.0}, "--jaccard-threshold"), ({"template_share": 1.5}, "--template-share"),
     ({"template_min_pages": 1}, "--template-min-pages"), ({"max_driver_edges": -1}, "--max-driver-edges"),
+    ({"max_driver_docs": -1}, "--max-driver-docs"),
 ])
 def test_settings_that_cannot_work_are_refused_by_name(change, named):
     validate_options(DedupOptions())
