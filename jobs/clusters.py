@@ -311,10 +311,9 @@ def dedup_batch(
         raise ValueError("dedup: no documents to deduplicate")
     prior_bands, prior_sigs, prior_urls = _prior_index(spark, state, options, min(orders.values()))
     if options.max_driver_docs:
-        small = _collected(docs, options.max_driver_docs)
+        small = collected(docs, options.max_driver_docs)
         if small is not None:
-            return _driver_batch(spark, signed_batch(small, orders, options), prior_bands, prior_sigs, prior_urls,
-                                 options, fp)
+            return driver_batches(spark, small, [sorted(orders)], orders, state, options)
     docs_sig = _signed(spark, docs, orders, options)
     # Exact duplicates share a signature: only one document per exact group enters LSH.
     reps = docs_sig.where(F.col("doc_id") == F.col("exact_group"))
@@ -345,32 +344,47 @@ def dedup_batch(
     return _outputs(_rows(docs_comp, comp_first, content_first, url_first, fp).localCheckpoint(), fp)
 
 
-def _collected(docs: DataFrame, most: int) -> pd.DataFrame | None:
-    """The batch's documents on the driver (with host and Spark's URL hash), or None if it has more than `most`."""
-    frame = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash", host_column(docs).alias("host"),
-                        F.xxhash64("url").alias("url_hash")).limit(most + 1).toPandas()
-    return frame if len(frame) <= most else None
+def collected(docs: DataFrame, most: int) -> pd.DataFrame | None:
+    """The documents on the driver (with host and Spark's URL hash), or None if there are more than `most`."""
+    if docs.limit(most + 1).count() > most:
+        return None
+    return docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash", host_column(docs).alias("host"),
+                       F.xxhash64("url").alias("url_hash")).toPandas()
 
 
-def _driver_batch(spark: SparkSession, docs: pd.DataFrame, prior_bands: DataFrame, prior_sigs: DataFrame,
-                  prior_urls: DataFrame, options: DedupOptions, fp: str) -> DedupOutput:
-    """dedup_batch for a batch signed on the driver: the earlier index rows it touches are looked up in Spark
-    (one join each), the rest is udfs.driver_clusters."""
+def driver_batches(spark: SparkSession, docs: pd.DataFrame, batches: list[list[str]], orders: dict[str, str],
+                   state: str | None, options: DedupOptions) -> DedupOutput:
+    """dedup_batch on the driver for documents collected there, batch after batch (each a list of crawls, in
+    crawl order): each against the earlier index, that is the stored rows of earlier crawls not redone here and
+    the rows the earlier batches made. The stored rows the documents can touch are looked up in Spark (one join
+    per table); the rest is udfs.driver_clusters."""
+    fp = fingerprint(options)
+    signed = signed_batch(docs, orders, options)
+    stored = [frame.where(~F.col("crawl").isin(list(orders)))
+              for frame in _prior_index(spark, state, options, max(orders.values()))]
+
     def keyed(frame: pd.DataFrame, schema: str) -> DataFrame:
         return F.broadcast(spark.createDataFrame(frame, schema))
 
-    prior = prior_bands.join(keyed(lookup_keys(docs), "band int, band_hash long"), ["band", "band_hash"],
-                             "left_semi").toPandas()
-    sigs = prior_sigs.limit(0).toPandas()
+    prior = stored[0].join(keyed(lookup_keys(signed), "band int, band_hash long"), ["band", "band_hash"],
+                           "left_semi").toPandas()
+    sigs = stored[1].limit(0).toPandas()
     if options.verify and len(prior):
         ids = pd.DataFrame({"cluster_id": prior["cluster_id"].unique()})
-        sigs = prior_sigs.join(keyed(ids, "cluster_id long"), "cluster_id", "left_semi").toPandas()
-    hashes = pd.DataFrame({"url_hash": docs["url_hash"].unique()})
-    urls = prior_urls.join(keyed(hashes, "url_hash long"), "url_hash", "left_semi").toPandas()
-    out = batch_outputs(batch_rows(docs, prior, sigs, urls, options, fp), fp)
+        sigs = stored[1].join(keyed(ids, "cluster_id long"), "cluster_id", "left_semi").toPandas()
+    hashes = pd.DataFrame({"url_hash": signed["url_hash"].unique()})
+    urls = stored[2].join(keyed(hashes, "url_hash long"), "url_hash", "left_semi").toPandas()
+    made: dict[str, list[pd.DataFrame]] = {"clusters": [], "index": [], "signatures": [], "urls": []}
+    for batch in batches:
+        start = min(orders[c] for c in batch)
+        earlier = [pd.concat([found[found["crawl_order"] < start], *made[name]], ignore_index=True)
+                   for found, name in ((prior, "index"), (sigs, "signatures"), (urls, "urls"))]
+        rows = batch_rows(signed[signed["crawl"].isin(batch)], *earlier, options, fp)
+        for name, frame in batch_outputs(rows, fp).items():
+            made[name].append(frame)
 
     def frame(name: str, schema) -> DataFrame:
-        return spark.createDataFrame(out[name][schema.fieldNames()], schema)
+        return spark.createDataFrame(pd.concat(made[name], ignore_index=True)[schema.fieldNames()], schema)
 
     return DedupOutput(clusters=frame("clusters", CLUSTERS), index=frame("index", LSH_INDEX),
                        signatures=frame("signatures", LSH_SIGNATURES), urls=frame("urls", URL_HISTORY))

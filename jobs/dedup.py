@@ -24,7 +24,15 @@ from pyspark.sql import functions as F
 
 from leakwatch.config import Config
 from leakwatch.errors import ConfigError
-from leakwatch.jobs.clusters import check_fingerprint, crawl_orders, dedup_batch, index_dir
+from leakwatch.jobs.clusters import (
+    DedupOutput,
+    check_fingerprint,
+    collected,
+    crawl_orders,
+    dedup_batch,
+    driver_batches,
+    index_dir,
+)
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.results import DedupSummary
 from leakwatch.jobs.spark import get_spark
@@ -43,7 +51,9 @@ REBUILT = ("lsh_index", "clusters", "url_history")  # what dedup derives from do
 
 
 def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, warehouse: str) -> list[DedupSummary]:
-    """Deduplicate each crawl of `docs`, oldest first, writing clusters and extending the index."""
+    """Deduplicate each crawl of `docs`, oldest first, writing clusters and extending the index. Crawls that
+    hold at most max_driver_docs documents in all are clustered on the driver in one pass and written at once;
+    otherwise crawl by crawl (each on the driver if it is small enough, else in Spark)."""
     validate_options(options)
     check_fingerprint(spark, warehouse, options, record=True)
     check_schema_versions(spark, warehouse, ["clusters", "lsh_index", "lsh_signatures", "url_history"])
@@ -51,36 +61,51 @@ def dedup_crawls(spark: SparkSession, docs: DataFrame, options: DedupOptions, wa
     manifest = f"{folder}/_crawls.json"
     done = json.loads(read_text(spark, manifest) or "{}")
     orders = crawl_orders(docs)
-    summaries = []
-    for crawl in sorted(orders, key=orders.__getitem__):
-        later = sorted(c for c, order in done.items() if order > orders[crawl] and c not in orders)
+    order = sorted(orders, key=orders.__getitem__)
+    for crawl in order:
+        later = sorted(c for c, key in done.items() if key > orders[crawl] and c not in orders)
         if later:
             print(f"dedup: warning: {', '.join(later)} (later than {crawl}) were deduplicated before it; "
                   f"re-run them after this run so their first-seen columns know {crawl}", file=sys.stderr)
+    small = collected(docs, options.max_driver_docs) if options.max_driver_docs and orders else None
+    if small is not None:
+        print(f"dedup: {len(small)} documents of {len(order)} crawls, clustered on the driver", file=sys.stderr)
+        out = driver_batches(spark, small, [[crawl] for crawl in order], orders, warehouse, options)
+        _write(out, warehouse, folder)
+        done.update(orders)
+        write_text(spark, manifest, json.dumps(done, indent=1, sort_keys=True))
+        return summarize(out.clusters, order)
+    summaries = []
+    for crawl in order:
         with stage_progress(spark, f"dedup-{crawl}", unit="tasks"):
             out = dedup_batch(spark, docs.where(F.col("crawl") == crawl), options, warehouse, {crawl: orders[crawl]})
-            overwrite_crawls(out.clusters, table_path(warehouse, "clusters"))
-            overwrite_crawls(out.index, f"{folder}/bands")
-            overwrite_crawls(out.signatures, f"{folder}/signatures")
-            overwrite_crawls(out.urls, table_path(warehouse, "url_history"))
+            _write(out, warehouse, folder)
         done[crawl] = orders[crawl]
         write_text(spark, manifest, json.dumps(done, indent=1, sort_keys=True))
-        summaries.append(summarize(out.clusters))
+        summaries += summarize(out.clusters, [crawl])
     return summaries
 
 
-def summarize(clusters: DataFrame) -> DedupSummary:
-    """Counts of one crawl's clusters rows: documents, clusters, duplicates, content seen before."""
-    row = clusters.agg(
-        F.first("crawl").alias("crawl"),
+def _write(out: DedupOutput, warehouse: str, folder: str) -> None:
+    # Each table's rows of the crawls in `out`, replacing those crawls' earlier rows.
+    overwrite_crawls(out.clusters, table_path(warehouse, "clusters"))
+    overwrite_crawls(out.index, f"{folder}/bands")
+    overwrite_crawls(out.signatures, f"{folder}/signatures")
+    overwrite_crawls(out.urls, table_path(warehouse, "url_history"))
+
+
+def summarize(clusters: DataFrame, order: list[str]) -> list[DedupSummary]:
+    """Counts of each crawl's clusters rows, in `order`: documents, clusters, duplicates, content seen before."""
+    rows = clusters.groupBy("crawl").agg(
         F.count("*").alias("documents"),
         F.countDistinct("cluster_id").alias("clusters"),
         F.sum((F.col("doc_id") != F.col("exact_group")).cast("long")).alias("exact_duplicates"),
         F.sum((F.col("cluster_size") > 1).cast("long")).alias("in_multi_doc_clusters"),
         F.sum((F.col("first_seen_crawl_content") != F.col("crawl")).cast("long")).alias("content_seen_before"),
         F.sum((F.col("first_seen_crawl_url") != F.col("crawl")).cast("long")).alias("url_seen_before"),
-    ).first()
-    return DedupSummary(**row.asDict())
+    ).collect()
+    by_crawl = {row["crawl"]: DedupSummary(**row.asDict()) for row in rows}
+    return [by_crawl[crawl] for crawl in order if crawl in by_crawl]
 
 
 def run(config: Config) -> int:

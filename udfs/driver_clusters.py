@@ -51,7 +51,7 @@ def host_templates(docs: pd.DataFrame, options: DedupOptions) -> list:
 
 def signed_batch(docs: pd.DataFrame, orders: dict[str, str], options: DedupOptions) -> pd.DataFrame:
     """jobs.clusters._signed on the driver: documents (doc_id, crawl, url, fetch_time, text, text_hash, host,
-    url_hash) with their crawl order, shingle count, signature, band hashes and exact group, without the text."""
+    url_hash) with their crawl order, shingle count, signature and band hashes, without the text."""
     frame = pd.DataFrame({"doc_id": docs["doc_id"].to_numpy(np.int64), "text": docs["text"].to_numpy(),
                           "template": host_templates(docs, options)})
     sigs = next(signature_frames(iter([frame]), options))
@@ -59,7 +59,6 @@ def signed_batch(docs: pd.DataFrame, orders: dict[str, str], options: DedupOptio
     signed["crawl_order"] = signed["crawl"].map(orders)
     for column in ("n_shingles", "signature", "band_hashes"):
         signed[column] = sigs[column].to_numpy()
-    signed["exact_group"] = signed.groupby("text_hash", dropna=False)["doc_id"].transform("min").astype(np.int64)
     return signed
 
 
@@ -69,11 +68,10 @@ def representatives(docs: pd.DataFrame) -> pd.DataFrame:
 
 
 def lookup_keys(docs: pd.DataFrame) -> pd.DataFrame:
-    """(band, band_hash) of the index rows the batch can touch: its representatives' LSH buckets, and
-    their exact keys (text_hash under EXACT_BAND)."""
-    reps = representatives(docs)
-    bands = _band_members(reps)[["band", "band_hash"]]
-    exact = pd.DataFrame({"band": EXACT_BAND, "band_hash": reps["text_hash"].to_numpy()})
+    """(band, band_hash) of the index rows the documents can touch: their LSH buckets and their exact keys
+    (text_hash under EXACT_BAND); batch_rows keeps those of each batch's exact-group representatives."""
+    bands = _band_members(docs)[["band", "band_hash"]]
+    exact = pd.DataFrame({"band": EXACT_BAND, "band_hash": docs["text_hash"].to_numpy()})
     return pd.concat([bands, exact], ignore_index=True).drop_duplicates().astype({"band": "int32",
                                                                                  "band_hash": "int64"})
 
@@ -149,9 +147,11 @@ def _first_of(frame: pd.DataFrame, key: str, order: str, crawl: str) -> pd.DataF
 def batch_rows(docs: pd.DataFrame, prior: pd.DataFrame, prior_sigs: pd.DataFrame, prior_urls: pd.DataFrame,
                options: DedupOptions, fp: str) -> pd.DataFrame:
     """The batch's rows (RESULT_COLUMNS). `docs`: the signed documents (doc_id, crawl, crawl_order, fetch_time,
-    text_hash, url_hash, n_shingles, signature, band_hashes, exact_group); `prior`: the earlier index rows
+    text_hash, url_hash, n_shingles, signature, band_hashes: signed_batch's); `prior`: the earlier index rows
     (LSH_INDEX) under lookup_keys(docs); `prior_sigs`: earlier signatures of those rows' clusters; `prior_urls`:
     url_history rows of earlier crawls for the batch's url hashes."""
+    # Exact groups are the batch's own: the smallest doc_id of the batch with the same text_hash.
+    docs = docs.assign(exact_group=docs.groupby("text_hash", dropna=False)["doc_id"].transform("min").astype(np.int64))
     reps = representatives(docs)
     prior_exact = prior[(prior["band"] == EXACT_BAND) & prior["band_hash"].isin(set(reps["text_hash"].tolist()))]
     batch_bands = _band_members(reps)
