@@ -1,6 +1,8 @@
 """Clustering one batch of documents (one crawl) against the cross-crawl index of earlier crawls:
 exact groups, MinHash-LSH candidates verified by estimated Jaccard, connected components, first-seen
 crawls; and where that index lives and which settings built it. jobs/dedup.py drives it crawl by crawl.
+A batch of at most max_driver_docs documents is clustered on the driver instead (driver_batches, with
+udfs.driver_clusters): the same rows.
 """
 
 from __future__ import annotations
@@ -309,11 +311,11 @@ def dedup_batch(
     orders = orders or crawl_orders(docs)
     if not orders:
         raise ValueError("dedup: no documents to deduplicate")
-    prior_bands, prior_sigs, prior_urls = _prior_index(spark, state, options, min(orders.values()))
     if options.max_driver_docs:
         small = collected(docs, options.max_driver_docs)
         if small is not None:
             return driver_batches(spark, small, [sorted(orders)], orders, state, options)
+    prior_bands, prior_sigs, prior_urls = _prior_index(spark, state, options, min(orders.values()))
     docs_sig = _signed(spark, docs, orders, options)
     # Exact duplicates share a signature: only one document per exact group enters LSH.
     reps = docs_sig.where(F.col("doc_id") == F.col("exact_group"))
