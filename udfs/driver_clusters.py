@@ -1,9 +1,9 @@
 """One small batch of documents clustered on the driver, in pandas: the rows jobs.clusters computes in
 Spark (host templates, signatures, exact groups, LSH candidates verified by signature agreement,
 components, first-seen crawls, index rows), from the batch's documents and the rows of the earlier index
-they touch. The same rules, step by step,
-as jobs.clusters; tests/jobs/test_dedup.py checks that both give the same rows. It exists because a crawl
-of a few thousand pages spends ~10 s in Spark's ~80 stages and only milliseconds here.
+they touch. The same rules, step by step, as jobs.clusters; tests/jobs/test_dedup.py checks that both give
+the same rows. It exists because a crawl of a few thousand pages spends ~10 s in Spark's ~80 stages and
+only milliseconds here.
 """
 
 from __future__ import annotations
