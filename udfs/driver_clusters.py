@@ -76,9 +76,9 @@ def lookup_keys(docs: pd.DataFrame) -> pd.DataFrame:
                                                                                  "band_hash": "int64"})
 
 
-def _band_members(reps: pd.DataFrame) -> pd.DataFrame:
-    # (band, band_hash, node) of every representative with band hashes (posexplode of band_hashes).
-    long = reps[reps["band_hashes"].notna()]
+def _band_members(docs: pd.DataFrame) -> pd.DataFrame:
+    # (band, band_hash, node) of every document with band hashes (posexplode of band_hashes).
+    long = docs[docs["band_hashes"].notna()]
     if long.empty:
         return pd.DataFrame({"band": pd.Series([], dtype="int32"), "band_hash": pd.Series([], dtype="int64"),
                              "node": pd.Series([], dtype="int64")})

@@ -177,11 +177,10 @@ def of_trained_generators(texts: Iterable[LabelledText], model: str | Path) -> l
     return [t for t in texts if t.generator not in excluded]
 
 
-def default_llm_texts(labeled: Path | None, model: str | Path | None = None) -> list[LabelledText]:
+def default_llm_texts(labeled: Path | None, model: str | Path) -> list[LabelledText]:
     """The LLM component's texts: the held-out LLM groups of the research corpora (when the folder is
     there) and the calibration split of the project's LLM web pages, of the generators `model` trained on."""
-    texts = heldout_texts(labeled, llm=True) + shipped_llm_pages()
-    return texts if model is None else of_trained_generators(texts, model)
+    return of_trained_generators(heldout_texts(labeled, llm=True) + shipped_llm_pages(), model)
 
 
 def read_llm_texts(paths: Sequence[str]) -> list[LabelledText]:
