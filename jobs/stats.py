@@ -37,7 +37,7 @@ from leakwatch.estimators.components import (
     read_llm_texts,
     score_texts,
 )
-from leakwatch.estimators.rows import SliceContext
+from leakwatch.estimators.rows import SliceContext, estimate_slices
 from leakwatch.estimators.rules import near_zero
 from leakwatch.jobs.progress import stage_progress
 from leakwatch.jobs.results import Components, CrawlEstimate, NegativeControl, StatsResult
@@ -51,7 +51,7 @@ from leakwatch.jobs.warehouse import (
     write_text,
 )
 from leakwatch.jobs.wordfreq import fit_word_model, with_word_scores
-from leakwatch.schemas.tables import STATS, STATS_KEY
+from leakwatch.schemas.tables import ESTIMATE_ROWS, STATS, STATS_KEY
 from leakwatch.schemas.values import ESTIMATOR_COLUMNS, EXCESS_MARKERS, LEXICON_NAMES, UNKNOWN, is_pre_chatgpt
 from leakwatch.training.corpus import DEFAULT_DATA
 from leakwatch.udfs.classifier import model_id as file_model_id
@@ -229,6 +229,46 @@ def row_cells(pages: DataFrame) -> DataFrame:
         F.count("*").alias("n"), F.sum("word_score").alias("s"))
 
 
+def driver_pages(pages: DataFrame, most: int) -> pd.DataFrame | None:
+    """The page rows as pandas when there are at most `most` of them (they are counted first), else None."""
+    if not most or pages.count() > most:
+        return None
+    return pages.toPandas()
+
+
+def local_totals(pages: pd.DataFrame, min_site_docs: int, site_cutoff: float) -> pd.DataFrame:
+    """row_totals of page rows held in pandas: the same sums, in the same steps (hosts, domains, rows)."""
+    key, sums = list(STATS_KEY), list(SUMS)
+
+    def summed(frame: pd.DataFrame, by: list[str], columns: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+        groups = frame.groupby(by, sort=True, dropna=False)
+        # min_count=1: a sum over nulls only is null, as in Spark.
+        return groups[columns].sum(min_count=1).reset_index(), groups.size().to_numpy()
+
+    hosts, n_docs = summed(pages, [*key, "domain_key", "host_key"], sums)
+    hosts["n_docs"] = n_docs
+    judged = hosts["scored"] >= max(min_site_docs, 1)
+    hosts["n_sites"] = judged.astype("int64")
+    hosts["llm_sites"] = (judged & (hosts["flagged"] >= site_cutoff * hosts["scored"])).astype("int64")
+    domains, _ = summed(hosts, [*key, "domain_key"], ["n_docs", *sums, "n_sites", "llm_sites"])
+    domains["scored_domain"] = (domains["scored"] > 0).astype("int64")
+    totals, n_domains = summed(domains, key, ["n_docs", *sums, "n_sites", "llm_sites", "scored_domain"])
+    scored = totals["scored"].where(totals["scored"] > 0)
+    return totals.assign(
+        n_domains=n_domains, n_scored_domains=totals["scored_domain"], n_scored=totals["scored"],
+        n_flagged=totals["flagged"], mean_p_llm=totals["p_llm"] / scored, raw_share=totals["flagged"] / scored,
+    )
+
+
+def local_cells(pages: pd.DataFrame) -> pd.DataFrame:
+    """row_cells of page rows held in pandas."""
+    scored = pages[pages["scored"] == 1].astype({"cell": "int64"})
+    groups = scored.groupby([*STATS_KEY, "bucket", "cell"], sort=True, dropna=False)
+    cells = groups["word_score"].sum(min_count=1).rename("s").reset_index()
+    cells.insert(len(cells.columns) - 1, "n", groups.size().to_numpy())
+    return cells
+
+
 def _pmw(hits: str, words: str = "n_words"):
     return F.when(F.col(words) > 0, F.col(hits) * 1e6 / F.col(words))
 
@@ -354,22 +394,43 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
          f"{len(domains)} registered domains get their own rows")
 
     pages = page_rows(joined, domains, binning).persist()
-    raw_cells = row_cells(pages).persist()
+    local = driver_pages(pages, options.max_driver_pages)
+    raw_cells = row_cells(pages).persist() if local is None else local_cells(local)
     if pre:
         # The views' `all` slices of the pre-ChatGPT crawls: the human component of thin slices, and the FPR.
-        fallback = raw_cells.where((F.col("time_slice") == "crawl") & (F.col("dimension") == "all")
-                               & F.col("crawl").isin(list(pre))).select("view", "crawl", "bucket", "cell", "n", "s")
-        context = dataclasses.replace(context, fallback=fallback.toPandas())
-        base = context.fallback[context.fallback["view"] == "captures"]
+        columns = ["view", "crawl", "bucket", "cell", "n", "s"]
+        if local is None:
+            fallback = raw_cells.where((F.col("time_slice") == "crawl") & (F.col("dimension") == "all")
+                                       & F.col("crawl").isin(list(pre))).select(*columns).toPandas()
+        else:
+            fallback = raw_cells.loc[(raw_cells["time_slice"] == "crawl") & (raw_cells["dimension"] == "all")
+                                     & raw_cells["crawl"].isin(pre), columns]
+        # In one order whatever the partitioning: the component's sums (and so its draws) are the same.
+        fallback = fallback.sort_values(columns[:4], kind="stable").reset_index(drop=True)
+        context = dataclasses.replace(context, fallback=fallback)
+        base = fallback[fallback["view"] == "captures"]
         fpr = float(base["n"][base["cell"] % binning.bins >= binning.below].sum() / max(base["n"].sum(), 1))
     site_cutoff = (fpr or 0.0) + SITE_LLM_SHARE * ((tpr or 1.0) - (fpr or 0.0))
-    totals = row_totals(pages, options.min_site_docs, site_cutoff).persist()
-    cells = raw_cells.join(totals.select(*STATS_KEY, F.col("n_scored_domains").alias("n_domains")), list(STATS_KEY))
     out = table_path(warehouse, "stats")
-    _say(f"estimating every row with {', '.join(ESTIMATORS)} ({options.replicates} replicates)")
-    rows = estimates(cells, context).persist()
-    with stage_progress(spark, "stats", unit="tasks"):
-        n_rows = rows.count()
+    _say(f"estimating every row with {', '.join(ESTIMATORS)} ({options.replicates} replicates)"
+         + ("" if local is None else f"; {len(local)} page rows, on the driver"))
+    if local is None:
+        totals = row_totals(pages, options.min_site_docs, site_cutoff).persist()
+        cells = raw_cells.join(totals.select(*STATS_KEY, F.col("n_scored_domains").alias("n_domains")),
+                               list(STATS_KEY))
+        rows = estimates(cells, context).persist()
+        with stage_progress(spark, "stats", unit="tasks"):
+            n_rows = rows.count()
+    else:
+        schema = row_totals(pages, options.min_site_docs, site_cutoff).schema  # a plan only: no job runs
+        local_sums = local_totals(local, options.min_site_docs, site_cutoff)
+        cells = raw_cells.merge(local_sums[[*STATS_KEY, "n_scored_domains"]].rename(
+            columns={"n_scored_domains": "n_domains"}), on=list(STATS_KEY))
+        estimated = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
+        totals = spark.createDataFrame(local_sums[schema.fieldNames()], schema)
+        rows = (spark.createDataFrame(estimated, ESTIMATE_ROWS) if len(estimated)
+                else spark.createDataFrame([], ESTIMATE_ROWS))
+        n_rows = len(estimated)
     provenance = Provenance(threshold, llm_scored.describe(True), binning.fingerprint,
                             word_model.fingerprint if word_model else None, options.replicates, default.name,
                             model_id, config.run_id)
@@ -377,7 +438,8 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     table.coalesce(1).sortWithinPartitions(*STATS_KEY).write.mode("overwrite").parquet(out)
     _say(f"wrote {n_rows} estimated rows to {out}")
     for frame_ in (rows, raw_cells, totals, pages, joined):
-        frame_.unpersist()
+        if isinstance(frame_, DataFrame):
+            frame_.unpersist()
 
     frame, csv_path, json_path = _write_copies(spark, out)
     headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]

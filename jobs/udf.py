@@ -15,9 +15,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType
 
-from leakwatch.estimators.rows import SliceContext, estimate_rows
+from leakwatch.estimators.rows import SliceContext, estimate_slice
 from leakwatch.estimators.wordfreq import WordModel, distinct_words
-from leakwatch.schemas.tables import ESTIMATE_ROWS, SCORES_UDF, SCORES_UDF_COLUMNS, SIGNATURE_DDL, STATS_KEY
+from leakwatch.schemas.tables import ESTIMATE_ROWS, SCORES_UDF, SCORES_UDF_COLUMNS, SIGNATURE_DDL
 from leakwatch.udfs.classifier import score_frame
 from leakwatch.udfs.markers import marker_frame
 from leakwatch.udfs.minhash import DedupOptions, signature_frames
@@ -44,12 +44,9 @@ def estimates(cells: DataFrame, context: SliceContext) -> DataFrame:
     """One ESTIMATE_ROWS row per row key, from the cells of each slice (view x dimension x value)."""
     columns = ESTIMATE_ROWS.fieldNames()
 
-    def one_slice(frame: pd.DataFrame) -> pd.DataFrame:
-        # Cells arrive in partition order; sorted, every sum (and so every draw) is the same on any cluster.
-        frame = frame.sort_values(["bucket", "cell", *STATS_KEY], kind="stable")
-        return estimate_rows(frame, context)[columns]
-
-    return cells.groupBy("view", "dimension", "value").applyInPandas(one_slice, ESTIMATE_ROWS)
+    # Cells arrive in partition order; estimate_slice sorts them first.
+    return cells.groupBy("view", "dimension", "value").applyInPandas(
+        lambda frame: estimate_slice(frame, context, columns), ESTIMATE_ROWS)
 
 
 DOCUMENTS_WORD = ""  # the row of word_document_counts that counts the documents themselves

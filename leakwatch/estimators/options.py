@@ -40,3 +40,7 @@ class StatsOptions:
                                "rows", metavar="N", check=at_least(0))
     min_site_docs: int = setting(10, "scored pages a host needs to count in the site share", metavar="N",
                                  check=at_least(0))
+    max_driver_pages: int = setting(200_000, "stats whose page rows (a page once per view and slice that counts it) "
+                                    "number at most this are summed and estimated on the driver in pandas, after one "
+                                    "read; more are summed and estimated in Spark", flags=("--stats-max-driver-pages",),
+                                    metavar="N", check=at_least(0))

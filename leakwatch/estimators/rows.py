@@ -4,7 +4,8 @@ The slice's human component is its own pre-ChatGPT pages when they suffice, else
 every kind (dimension `all`), else labelled human text when the warehouse has no pre-ChatGPT crawl;
 a pre-ChatGPT crawl's rows are estimated against the other pre-ChatGPT crawls only (the negative
 control is never its own baseline), and how far those read from zero is the slice's baseline drift.
-Plain pandas and numpy: jobs/udf.py hands each slice's cells here from Spark.
+Plain pandas and numpy: jobs/udf.py hands each slice's cells here from Spark; on a small warehouse the
+stats job hands them all from the driver (estimate_slices).
 """
 
 from __future__ import annotations
@@ -134,6 +135,20 @@ def estimate_rows(frame: pd.DataFrame, ctx: SliceContext) -> pd.DataFrame:
     out["baseline_drift"] = max(r["prevalence"] for r in control) if control else None
     out["baseline_moved"] = any(r["ci_low"] > 0 for r in control) if control else None
     return out
+
+
+def estimate_slice(frame: pd.DataFrame, ctx: SliceContext, columns: list[str]) -> pd.DataFrame:
+    """estimate_rows of one slice's cells in whatever order they come: sorted first, so every sum (and so
+    every draw) is the same on any cluster and on the driver."""
+    frame = frame.sort_values(["bucket", "cell", *KEY], kind="stable")
+    return estimate_rows(frame, ctx)[columns]
+
+
+def estimate_slices(cells: pd.DataFrame, ctx: SliceContext, columns: list[str]) -> pd.DataFrame:
+    """estimate_slice of every slice (view x dimension x value) of `cells`, in one frame: the stats job's
+    driver path."""
+    parts = [estimate_slice(part, ctx, columns) for _, part in cells.groupby(["view", "dimension", "value"], sort=True)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def _row(row: dict, cells: pd.DataFrame, baseline: Baseline, ctx: SliceContext) -> dict:

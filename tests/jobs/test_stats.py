@@ -370,3 +370,18 @@ def test_missing_clusters_scores_mixed_models_and_another_model_are_refused(spar
     root = write_warehouse(spark, str(tmp_path / "ok"), docs, clusters, scores)
     with pytest.raises(StatsError, match="--stats-labeled .*: not a folder of labelled"):
         run_stats(spark, stats_config(root, llm_texts, labeled=str(tmp_path)))
+
+
+@pytest.mark.spark
+def test_driver_and_spark_paths_write_the_same_rows(spark, warehouse, llm_texts, result):
+    """The default (page rows summed and estimated on the driver) against Spark's sums and estimates."""
+    _, on_driver = result
+    summary = run_stats(spark, stats_config(warehouse, llm_texts, max_driver_pages=0))
+    in_spark = spark.read.parquet(summary.stats).toPandas().sort_values(KEY).reset_index(drop=True)
+    assert len(on_driver) == len(in_spark) and on_driver.measurable.any()
+    for column in on_driver.columns.drop("code_version"):
+        if on_driver[column].dtype.kind == "f":  # sums of floats in another order: equal to the last bits
+            np.testing.assert_allclose(on_driver[column].astype(float), in_spark[column].astype(float),
+                                       rtol=1e-9, atol=1e-12, err_msg=column)
+        else:
+            assert on_driver[column].astype(str).tolist() == in_spark[column].astype(str).tolist(), column
