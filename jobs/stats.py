@@ -8,6 +8,9 @@ pre-ChatGPT pages) and the LLM component (labelled LLM text scored as the pipeli
 every registered estimator and one shared bootstrap seeded from the row's key, so reruns give identical
 rows whatever the partitioning (leakwatch.estimators.rows). The word-frequency estimator's weights come
 from a pass over the pre-ChatGPT pages' text, its page scores from a second.
+When the page rows number at most --stats-max-driver-pages, they are read onto the driver once and the
+counts and slices are done there in pandas (local_totals, local_cells, estimate_slices: the same rows,
+a test compares both paths); the last join and the write stay in Spark.
 """
 
 from __future__ import annotations
@@ -428,8 +431,7 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
             columns={"n_scored_domains": "n_domains"}), on=list(STATS_KEY))
         estimated = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
         totals = spark.createDataFrame(local_sums[schema.fieldNames()], schema)
-        rows = (spark.createDataFrame(estimated, ESTIMATE_ROWS) if len(estimated)
-                else spark.createDataFrame([], ESTIMATE_ROWS))
+        rows = spark.createDataFrame(estimated, ESTIMATE_ROWS)
         n_rows = len(estimated)
     provenance = Provenance(threshold, llm_scored.describe(True), binning.fingerprint,
                             word_model.fingerprint if word_model else None, options.replicates, default.name,
