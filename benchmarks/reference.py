@@ -1,7 +1,8 @@
 """The per-record text functions as they were before their fast paths: one regex pass over the
 whole text, one xxhash call per shingle, every word of a page counted for markers. They are the
 oracle that tests/udfs/test_fast_paths.py compares the fast versions with, and the in-run baseline of
-the benchmarks; the pipeline does not use them."""
+the benchmarks; the pipeline does not use them. Also the report's input health as three Spark
+aggregations, as it was before it read the ingest log once."""
 
 from __future__ import annotations
 
@@ -71,3 +72,40 @@ def count_markers(text: str, lex: Lexicons | None = None) -> tuple[dict[str, int
         per_lexicon[name] += n
         per_term[term] = per_term.get(term, 0) + n
     return per_lexicon, per_term
+
+
+def load_health_spark(spark, warehouse: str):
+    """jobs.report.load_health before it read the log once: three Spark aggregations over the ranked,
+    persisted log (the oracle of tests/jobs/test_report.py and the baseline of bench_report)."""
+    from pyspark.sql import functions as F
+
+    from leakwatch.jobs.report import PROBLEM_FILES
+    from leakwatch.jobs.warehouse import latest_ingest_log
+    from leakwatch.report.page import Health
+    from leakwatch.schemas.values import FILE_STATUSES
+
+    log = latest_ingest_log(spark, warehouse)
+    if log is None:
+        return None
+    columns = ("crawl", "path", "status", "error_class", "error_message", "records", "kept", "skipped")
+    log = log.select(*columns).persist()
+    try:
+        per_crawl = log.groupBy("crawl").agg(
+            F.count("*").alias("files"),
+            *(F.sum((F.col("status") == s).cast("long")).alias(s) for s in FILE_STATUSES),
+            F.sum("records").alias("records"),
+            F.sum("kept").alias("kept"),
+        ).toPandas()
+        skips = (log.select("crawl", F.explode("skipped").alias("reason", "n"))
+                 .groupBy("crawl", "reason").agg(F.sum("n").alias("n")).toPandas())
+        problems = (log.where(F.col("status") != "ok").drop("skipped").orderBy("status", "crawl", "path")
+                    .limit(PROBLEM_FILES).toPandas())
+    finally:
+        log.unpersist()
+    if not skips.empty:
+        wide = skips.pivot(index="crawl", columns="reason", values="n").fillna(0).astype("int64")
+        wide.columns = [f"skipped: {c}" for c in wide.columns]
+        per_crawl = per_crawl.merge(wide, left_on="crawl", right_index=True, how="left")
+        per_crawl[list(wide.columns)] = per_crawl[list(wide.columns)].fillna(0).astype("int64")
+    n_problems = int(per_crawl["partial"].sum() + per_crawl["failed"].sum())
+    return Health(per_crawl.sort_values("crawl").reset_index(drop=True), problems, n_problems)

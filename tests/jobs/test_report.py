@@ -15,7 +15,7 @@ from PIL import Image
 
 from leakwatch.cli import main
 from leakwatch.config import Config
-from leakwatch.jobs.report import run_report
+from leakwatch.jobs.report import load_health, run_report
 from leakwatch.schemas.tables import DOCUMENTS, INGEST_LOG, SCORES, STATS
 from leakwatch.schemas.values import ESTIMATOR_COLUMNS, SYNTHETIC_TRUTH
 
@@ -247,6 +247,18 @@ def test_health_section_counts_files_and_skips(report):
     assert rows["CC-MAIN-2023-50"]["skipped: revisit"] == "20" and rows["CC-MAIN-2023-50"]["skipped: not_html"] == "0"
     problems = soup.find("table", id="problems").get_text()
     assert "gzip stream ends early at byte 4096" in problems and f"not an archive: {SCRIPT}" in problems
+
+
+def test_health_read_once_equals_the_spark_aggregations(spark, warehouse):
+    """load_health sums the log in pandas after one read; the three Spark aggregations it replaced
+    (kept as the oracle in benchmarks/reference.py) give the same tables on planted skips and failures."""
+    from benchmarks.reference import load_health_spark
+
+    new, old = load_health(spark, warehouse), load_health_spark(spark, warehouse)
+    assert new.n_problems == old.n_problems == 2
+    pd.testing.assert_frame_equal(new.per_crawl, old.per_crawl, check_dtype=False)
+    pd.testing.assert_frame_equal(new.problems.reset_index(drop=True), old.problems, check_dtype=False)
+    assert list(new.problems["status"]) == ["failed", "partial"]
 
 
 def test_provenance_and_how_to_read(report):
