@@ -65,7 +65,9 @@ def corpus(n_docs: int, seed: int = 0, words: tuple[int, int] = (150, 450)) -> t
 
 
 def write_documents(path: Path, texts: list[str]) -> None:
-    """The columns dedup reads of `documents`, as one parquet file."""
+    """The columns dedup reads of `documents`, as one parquet file in row groups of 50,000 rows (~75 MB,
+    about what Spark's writer makes of a documents table: 128 MB blocks). pyarrow's default group, 1M rows,
+    would make a 1M-document corpus one 1.5 GB group that a reader must hold whole."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -80,7 +82,7 @@ def write_documents(path: Path, texts: list[str]) -> None:
         "text": pa.array(texts),
         "text_hash": pa.array([text_hash(t) for t in texts], pa.int64()),
     })
-    pq.write_table(table, path)
+    pq.write_table(table, path, row_group_size=50_000)
 
 
 def signature_throughput(n_docs: int) -> dict:
@@ -132,10 +134,11 @@ class TreeRss:
 
     def __init__(self, pid: int, every: float = 0.5) -> None:
         self.pid, self.every, self.peak = pid, every, 0
+        self.kinds: dict[str, int] = {}  # at the sample with the peak total: RSS by kind of process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
-    def _tree_rss(self) -> int:
+    def _tree_rss(self) -> dict[str, int]:
         children: dict[int, list[int]] = defaultdict(list)
         for entry in os.listdir("/proc"):
             if entry.isdigit():
@@ -144,20 +147,30 @@ class TreeRss:
                         children[int(fh.read().rsplit(")", 1)[1].split()[1])].append(int(entry))
                 except OSError:
                     continue
-        total, todo = 0, [self.pid]
+        kinds: dict[str, int] = defaultdict(int)
+        todo = [self.pid]
         while todo:
             pid = todo.pop()
             todo += children.get(pid, [])
             try:
                 with open(f"/proc/{pid}/statm") as fh:
-                    total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                    rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                with open(f"/proc/{pid}/comm") as fh:
+                    name = fh.read().strip()
             except OSError:
                 continue
-        return total
+            kinds["driver" if pid == self.pid else "jvm" if name == "java" else "workers"] += rss
+        return kinds
 
     def _poll(self) -> None:
         while not self._stop.wait(self.every):
-            self.peak = max(self.peak, self._tree_rss())
+            kinds = self._tree_rss()
+            if sum(kinds.values()) > self.peak:
+                self.peak, self.kinds = sum(kinds.values()), dict(kinds)
+
+    def peak_by_kind(self) -> dict[str, int]:
+        """MB per kind of process (driver Python, Spark JVM, Python workers) at the peak."""
+        return {kind: round(rss / 2**20) for kind, rss in sorted(self.kinds.items())}
 
     def __enter__(self) -> TreeRss:
         self._thread.start()
@@ -168,9 +181,25 @@ class TreeRss:
         self._thread.join()
 
 
-def one_scale(n_docs: int, work: Path, baseline: bool, driver_docs: int | None = None) -> dict:
+def write_corpus(n_docs: int, path: Path) -> None:
+    """The benchmark corpus as parquet, from a child process: the dedup run's memory then holds no
+    corpus texts of the benchmark's own (1M texts are ~3 GB of Python strings)."""
+    if path.exists():
+        return
+    tmp = path.with_suffix(".tmp")
+    subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                    "from benchmarks.bench_dedup import corpus, write_documents; "
+                    "write_documents(Path(sys.argv[2]), corpus(int(sys.argv[1]))[0])", str(n_docs), str(tmp)],
+                   check=True)
+    os.replace(tmp, path)
+
+
+def one_scale(n_docs: int, work: Path, baseline: bool, driver_docs: int | None = None,
+              driver_memory: str = "6g") -> dict:
     """Child process: dedup n_docs in local[2] Spark; optionally datasketch's MinHashLSH on the same texts.
-    `driver_docs`: --max-driver-docs (None: its default)."""
+    `driver_docs`: --max-driver-docs (None: its default). Peak memory is that of the dedup alone: the
+    corpus is written by another process and generated here again (same seed) only after dedup,
+    for the baseline."""
     from pyspark.sql import functions as F
 
     from leakwatch.jobs.dedup import dedup_crawls
@@ -178,22 +207,24 @@ def one_scale(n_docs: int, work: Path, baseline: bool, driver_docs: int | None =
     from leakwatch.udfs.minhash import DedupOptions
     from leakwatch.udfs.text import hash64
 
-    texts, source = corpus(n_docs)
     docs_path = work / f"documents-{n_docs}.parquet"
-    write_documents(docs_path, texts)
+    write_corpus(n_docs, docs_path)
     warehouse = work / f"warehouse-{n_docs}"
     shutil.rmtree(warehouse, ignore_errors=True)
-    spark = get_spark(SparkOptions(master="local[2]", driver_memory="6g", shuffle_partitions=max(8, n_docs // 25000)))
+    spark = get_spark(SparkOptions(master="local[2]", driver_memory=driver_memory,
+                                   shuffle_partitions=max(8, n_docs // 25000)))
     options = DedupOptions() if driver_docs is None else DedupOptions(max_driver_docs=driver_docs)
     docs = spark.read.parquet(str(docs_path))
     with TreeRss(os.getpid()) as rss:
         t = time.perf_counter()
         (summary,) = dedup_crawls(spark, docs, options, str(warehouse))
         seconds = time.perf_counter() - t
-    result = {"docs": n_docs, "max_driver_docs": options.max_driver_docs, "seconds": round(seconds, 1),
-              "docs_per_s": round(n_docs / seconds),
-              "peak_rss_mb": round(rss.peak / 2**20), "summary": dataclasses.asdict(summary)}
+    result = {"docs": n_docs, "max_driver_docs": options.max_driver_docs, "driver_memory": driver_memory,
+              "seconds": round(seconds, 1), "docs_per_s": round(n_docs / seconds),
+              "peak_rss_mb": round(rss.peak / 2**20), "peak_rss_mb_by_process": rss.peak_by_kind(),
+              "summary": dataclasses.asdict(summary)}
     if baseline:
+        texts, source = corpus(n_docs)
         ids = {hash64(f"bench/{i}"): i for i in range(n_docs)}
         clusters = spark.read.parquet(str(warehouse / "clusters")).select("doc_id", "cluster_id")
         cluster_of = {ids[r["doc_id"]]: r["cluster_id"] for r in clusters.where(F.col("cluster_size") > 1).collect()}
@@ -287,19 +318,21 @@ def main(argv: list[str] | None = None) -> dict:
                         help="run every scale with each of these --max-driver-docs (0: all in Spark; default: "
                              "the setting's default), to compare the driver and Spark paths at one scale")
     parser.add_argument("--driver-docs", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--driver-memory", default="6g", help="driver memory of the dedup runs (default 6g)")
     parser.add_argument("--json", default="dedup.json", help="file name of the result in benchmarks/out")
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if args.one_scale:
-        print(json.dumps(one_scale(args.one_scale, work, args.baseline, args.driver_docs)))
+        print(json.dumps(one_scale(args.one_scale, work, args.baseline, args.driver_docs, args.driver_memory)))
         return {}
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     report = {"machine": {"cores": os.cpu_count(), "load_avg_at_start": os.getloadavg()},
               "signatures": signature_throughput(args.signature_docs), "end_to_end": []}
     print(json.dumps(report["signatures"]), flush=True)
     for n, driver_docs in ((n, d) for n in args.scales for d in args.max_driver_docs):
-        cmd = [sys.executable, "-m", "benchmarks.bench_dedup", "--one-scale", str(n), "--work", str(work)]
+        cmd = [sys.executable, "-m", "benchmarks.bench_dedup", "--one-scale", str(n), "--work", str(work),
+               "--driver-memory", args.driver_memory]
         if n == args.baseline_scale:
             cmd.append("--baseline")
         if driver_docs is not None:

@@ -3,7 +3,9 @@ against the three Spark aggregations it replaced (benchmarks.reference.load_heal
 one Spark session after one untimed call of each, on a warehouse that has an ingest_log; and whether both
 give the same tables.
 
-    python -m benchmarks.bench_report --warehouse WAREHOUSE [--master local[1]] [--repeats 3]
+    python -m benchmarks.bench_report [--warehouse warehouse/demo] [--master local[1]] [--repeats 3]
+
+Without --warehouse, the demo's (built with `leakwatch demo` first when there is none).
 """
 
 from __future__ import annotations
@@ -11,19 +13,24 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 OUT = Path(__file__).parent / "out"
+DEMO = Path(__file__).resolve().parent.parent / "warehouse" / "demo"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--warehouse", required=True)
+    parser.add_argument("--warehouse", default=str(DEMO))
     parser.add_argument("--master", default="local[1]")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
+    if Path(args.warehouse) == DEMO and not (DEMO / "ingest_log").exists():
+        subprocess.run([str(Path(sys.executable).parent / "leakwatch"), "demo", "--out", str(DEMO)], check=True,
+                       stdout=subprocess.DEVNULL)
 
     import pandas as pd
 
