@@ -65,7 +65,7 @@ def load_health(spark: SparkSession, warehouse: str) -> Health | None:
     if log is None:
         return None
     # One row per input file (~100,000 for a whole crawl): read once and summed here. Three Spark
-    # aggregations over the ranked log cost 4-13 s even for one file (200 shuffle partitions each).
+    # aggregations over the ranked log took 10-16 s even for one file (200 shuffle partitions each).
     columns = ["crawl", "path", "status", "error_class", "error_message", "records", "kept", "skipped"]
     files = log.select(*columns).toPandas()
     per_crawl = files.groupby("crawl", sort=True).agg(files=("path", "size"), records=("records", "sum"),
