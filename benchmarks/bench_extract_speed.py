@@ -51,25 +51,50 @@ def baseline_trafilatura(path: Path, limit: int, with_metadata: bool) -> dict | 
     }
 
 
+def add_shard_args(parser: argparse.ArgumentParser, work: Path, runs: str) -> None:
+    """The flags of a benchmark over the small and large shards (this one and bench_run_speed)."""
+    parser.add_argument("--pages", type=int, default=9148, help="pages of the large shard")
+    parser.add_argument("--small-pages", type=int, default=914, help="pages of the small shard")
+    parser.add_argument("--repeats", type=int, default=2, help=f"timed {runs} per shard (best is kept)")
+    parser.add_argument("--baseline-pages", type=int, default=300, help="pages each baseline runs on")
+    parser.add_argument("--work", default=str(work))
+
+
+def shards(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """(large, small, warm-up) shards in --work, built once."""
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    return (build_shard(work / f"{CRAWL}-bench-{args.pages}.warc.gz", args.pages),
+            build_shard(work / f"{CRAWL}-bench-{args.small_pages}.warc.gz", args.small_pages, seed=1),
+            build_shard(work / f"{CRAWL}-bench-warmup-1000.warc.gz", 1000, seed=3))
+
+
+def extraction_baselines(path: Path, pages: int) -> dict:
+    """The same-run baselines: {name: a call returning its result, None when not installed}."""
+    return {
+        "warcio_trafilatura": lambda: baseline_trafilatura(path, pages, with_metadata=False),
+        "warcio_trafilatura_with_metadata": lambda: baseline_trafilatura(path, pages, True),
+        "warcio_bs4": lambda: baseline_bs4(path, pages),
+    }
+
+
+def better_of(before: dict, after: dict) -> dict:
+    """Per baseline, the faster of its runs before and after the timed runs: the one the machine let run."""
+    out = {}
+    for name in before:
+        runs = [r for r in (before[name], after[name]) if r]
+        out[name] = max(runs, key=lambda r: r["docs_per_s"]) if runs else "not installed"
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run it; write benchmarks/out/extract_speed.json."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=9148, help="pages of the large shard")
-    parser.add_argument("--small-pages", type=int, default=914, help="pages of the small shard")
-    parser.add_argument("--repeats", type=int, default=2, help="timed Spark runs per shard (best is kept)")
-    parser.add_argument("--baseline-pages", type=int, default=300, help="pages each baseline runs on")
-    parser.add_argument("--work", default=str(OUT / "extract-work"))
+    add_shard_args(parser, OUT / "extract-work", "Spark runs")
     args = parser.parse_args(argv)
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    large = build_shard(work / f"{CRAWL}-bench-{args.pages}.warc.gz", args.pages)
-    small = build_shard(work / f"{CRAWL}-bench-{args.small_pages}.warc.gz", args.small_pages, seed=1)
-    warmup = build_shard(work / f"{CRAWL}-bench-warmup-1000.warc.gz", 1000, seed=3)
-    baselines = {
-        "warcio_trafilatura": lambda: baseline_trafilatura(large, args.baseline_pages, with_metadata=False),
-        "warcio_trafilatura_with_metadata": lambda: baseline_trafilatura(large, args.baseline_pages, True),
-        "warcio_bs4": lambda: baseline_bs4(large, args.baseline_pages),
-    }
+    large, small, warmup = shards(args)
+    baselines = extraction_baselines(large, args.baseline_pages)
     result: dict = {"shards": {"small": args.small_pages, "large": args.pages}}
     with MachineLoad() as load:
         # Baselines before and after the Spark runs: the better of the two is the one the machine let run.
@@ -80,9 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
                 shutil.rmtree(stale, ignore_errors=True)
             result[name] = spark_extract([path], 1, warehouse, warmup, args.repeats)
         after = {name: run() for name, run in baselines.items()}
-    for name in baselines:
-        runs = [r for r in (before[name], after[name]) if r]
-        result[name] = max(runs, key=lambda r: r["docs_per_s"]) if runs else "not installed"
+    result.update(better_of(before, after))
     small_run, large_run = result["spark_local_1_small"], result["spark_local_1_large"]
     marginal, fixed = marginal_rate(small_run, large_run)
     result["marginal_docs_per_s"], result["fixed_seconds"] = round(marginal), round(fixed, 2)

@@ -23,8 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.bench_extract import CRAWL, OUT, baseline_bs4, build_shard
-from benchmarks.bench_extract_speed import baseline_trafilatura
+from benchmarks.bench_extract import OUT
+from benchmarks.bench_extract_speed import add_shard_args, better_of, extraction_baselines, shards
 from benchmarks.machine import MachineLoad, marginal_rate
 
 STAGES = ("extract", "dedup", "classify", "stats", "report")
@@ -112,24 +112,13 @@ def main(argv: list[str] | None = None) -> dict:
     from leakwatch.estimators.components import shipped_llm_pages, write_llm_texts
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=9148, help="pages of the large shard")
-    parser.add_argument("--small-pages", type=int, default=914, help="pages of the small shard")
-    parser.add_argument("--repeats", type=int, default=2, help="timed whole runs per shard (best is kept)")
-    parser.add_argument("--baseline-pages", type=int, default=300, help="pages each baseline runs on")
+    add_shard_args(parser, OUT / "run-work", "whole runs")
     parser.add_argument("--cold", action="store_true", help="also one `leakwatch run` command per shard")
-    parser.add_argument("--work", default=str(OUT / "run-work"))
     args = parser.parse_args(argv)
     work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    large = build_shard(work / f"{CRAWL}-bench-{args.pages}.warc.gz", args.pages)
-    small = build_shard(work / f"{CRAWL}-bench-{args.small_pages}.warc.gz", args.small_pages, seed=1)
-    warmup = build_shard(work / f"{CRAWL}-bench-warmup-1000.warc.gz", 1000, seed=3)
+    large, small, warmup = shards(args)
     llm = write_llm_texts(work / "llm_component.jsonl", shipped_llm_pages())
-    baselines = {
-        "warcio_trafilatura": lambda: baseline_trafilatura(large, args.baseline_pages, with_metadata=False),
-        "warcio_trafilatura_with_metadata": lambda: baseline_trafilatura(large, args.baseline_pages, True),
-        "warcio_bs4": lambda: baseline_bs4(large, args.baseline_pages),
-    }
+    baselines = extraction_baselines(large, args.baseline_pages)
     result: dict = {"shards": {"small": args.small_pages, "large": args.pages},
                     "input_mb": {"small": round(small.stat().st_size / 1e6, 1),
                                  "large": round(large.stat().st_size / 1e6, 1)}}
@@ -140,9 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
         if args.cold:
             result["cold"] = {"small": cold_run(work, llm, small), "large": cold_run(work, llm, large)}
         after = {name: run() for name, run in baselines.items()}
-    for name in baselines:
-        kept = [r for r in (before[name], after[name]) if r]
-        result[name] = max(kept, key=lambda r: r["docs_per_s"]) if kept else "not installed"
+    result.update(better_of(before, after))
     result["warm_small"], result["warm_large"] = small_run, large_run
     marginal, fixed = marginal_rate(small_run, large_run)
     cpu_rate = (large_run["docs"] - small_run["docs"]) / max(large_run["cpu_seconds"] - small_run["cpu_seconds"], 1e-9)
