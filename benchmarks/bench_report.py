@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from benchmarks.bench_stats import DEMO, ensure_demo
+
 OUT = Path(__file__).parent / "out"
-DEMO = Path(__file__).resolve().parent.parent / "warehouse" / "demo"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,9 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", default="local[1]")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    if Path(args.warehouse) == DEMO and not (DEMO / "ingest_log").exists():
-        subprocess.run([str(Path(sys.executable).parent / "leakwatch"), "demo", "--out", str(DEMO)], check=True,
-                       stdout=subprocess.DEVNULL)
+    if Path(args.warehouse) == DEMO:
+        ensure_demo()
 
     import pandas as pd
 

@@ -27,6 +27,14 @@ DEMO = ROOT / "warehouse" / "demo"
 KEY = ["time_slice", "period", "crawl", "view", "dimension", "value"]
 
 
+def ensure_demo() -> Path:
+    """The demo's warehouse, built with `leakwatch demo` (as `make demo` does) when it has no stats yet."""
+    if not (DEMO / "stats").exists():
+        subprocess.run([str(Path(sys.executable).parent / "leakwatch"), "demo", "--out", str(DEMO)], check=True,
+                       stdout=subprocess.DEVNULL)
+    return DEMO
+
+
 def same_rows(a, b) -> bool:
     """Every column but code_version equal (floats to rtol 1e-9: sums of floats in another order)."""
     import numpy as np
@@ -52,9 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(OUT / "bench_stats.json"))
     args = parser.parse_args(argv)
     source = Path(args.warehouse)
-    if source == DEMO and not (source / "stats").exists():  # build the demo's warehouse, as `make demo` does
-        subprocess.run([str(Path(sys.executable).parent / "leakwatch"), "demo", "--out", str(source)], check=True,
-                       stdout=subprocess.DEVNULL)
+    if source == DEMO:
+        ensure_demo()
     if not (source / "scores").exists() or not Path(args.llm_texts).is_file():
         print(f"bench_stats: no classified warehouse at {source} or no {args.llm_texts}", file=sys.stderr)
         return 2

@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.bench_stats import DEMO, ensure_demo
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
-DEMO = ROOT / "warehouse" / "demo"
 LLM = ROOT / ".cache" / "samples" / "llm_component.jsonl"
 COPIED = ("ingest_log", "lsh_index", "url_history", "_schema_versions.json")
 
@@ -98,9 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one_size:
         print(json.dumps(one_size(args.one_size, work)))
         return 0
-    if not (DEMO / "scores").exists() or not LLM.is_file():  # the demo's warehouse, as `make demo` builds it
-        subprocess.run([str(Path(sys.executable).parent / "leakwatch"), "demo", "--out", str(DEMO)], check=True,
-                       stdout=subprocess.DEVNULL)
+    ensure_demo()
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     runs = []
     for pages in args.pages:
