@@ -148,7 +148,9 @@ def estimate_slices(cells: pd.DataFrame, ctx: SliceContext, columns: list[str]) 
     """estimate_slice of every slice (view x dimension x value) of `cells`, in one frame: the stats job's
     driver path."""
     parts = [estimate_slice(part, ctx, columns) for _, part in cells.groupby(["view", "dimension", "value"], sort=True)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    # From the rows, not pd.concat of the frames: a slice whose column is all None (no pre-ChatGPT crawl,
+    # so no drift) would make concat's dtype depend on which slices came (pandas deprecates that).
+    return pd.DataFrame([row for part in parts for row in part.itertuples(index=False, name=None)], columns=columns)
 
 
 def _row(row: dict, cells: pd.DataFrame, baseline: Baseline, ctx: SliceContext) -> dict:
