@@ -1,7 +1,8 @@
 """The stats stage on a small warehouse: the driver path (page rows summed and estimated in pandas, the
 default up to --stats-max-driver-pages) against the Spark path (`max_driver_pages=0`, the code before the
-driver path) in the same run, one Spark session, the JVM warmed by one untimed run of each, the two
-alternating; and whether both wrote the same rows.
+driver path) and against the driver path with its slices estimated as before they worked on arrays
+(benchmarks.reference.estimate_slices_frames), in the same run, one Spark session, the JVM warmed by one
+untimed run of each, the three alternating; and whether all wrote the same rows.
 
     python -m benchmarks.bench_stats [--warehouse warehouse/demo] [--llm-texts FILE] [--repeats 3]
 
@@ -67,32 +68,45 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from benchmarks.machine import MachineLoad
+    from benchmarks.reference import estimate_slices_frames
     from leakwatch.config import Config
     from leakwatch.estimators.options import StatsOptions
+    from leakwatch.jobs import stats as stats_job
     from leakwatch.jobs.spark import get_spark
     from leakwatch.jobs.stats import run_stats
+
+    current = stats_job.estimate_slices
 
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as tmp:
         warehouse = str(Path(tmp) / "warehouse")
         shutil.copytree(source, warehouse, ignore=shutil.ignore_patterns("stats", "stats.*", "report"))
-        paths = {"driver": StatsOptions().max_driver_pages, "spark": 0}
+        driver = StatsOptions().max_driver_pages
+        paths = {"driver": driver, "driver_previous_slices": driver, "spark": 0}
         configs = {name: Config(warehouse=warehouse, run_id=f"bench-{name}",
                                 stats=StatsOptions(llm_texts=(args.llm_texts,), max_driver_pages=most))
                    for name, most in paths.items()}
         spark = get_spark(configs["driver"].spark)
         tables, seconds = {}, {name: [] for name in paths}
+
+        def run(name: str, config: Config):
+            stats_job.estimate_slices = estimate_slices_frames if name == "driver_previous_slices" else current
+            try:
+                return run_stats(spark, config)
+            finally:
+                stats_job.estimate_slices = current
+
         with MachineLoad() as load:
-            for config in configs.values():  # untimed: the JVM, the caches, the LLM component's scores
-                run_stats(spark, config)
+            for name, config in configs.items():  # untimed: the JVM, the caches, the LLM component's scores
+                run(name, config)
             for _ in range(args.repeats):
                 for name, config in configs.items():
                     start = time.perf_counter()
-                    summary = run_stats(spark, config)
+                    summary = run(name, config)
                     seconds[name].append(round(time.perf_counter() - start, 2))
                     tables[name] = spark.read.parquet(summary.stats).toPandas()
     result = {
         "warehouse": str(source), "stats_rows": len(tables["driver"]),
-        "same_rows": same_rows(tables["driver"], tables["spark"]),
+        "same_rows": all(same_rows(tables["driver"], tables[name]) for name in paths),
         **{f"{name}_seconds": runs for name, runs in seconds.items()},
         **{f"{name}_best": min(runs) for name, runs in seconds.items()},
         **{f"{name}_median": statistics.median(runs) for name, runs in seconds.items()},

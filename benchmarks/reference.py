@@ -2,7 +2,8 @@
 whole text, one xxhash call per shingle, every word of a page counted for markers. They are the
 oracle that tests/udfs/test_fast_paths.py compares the fast versions with, and the in-run baseline of
 the benchmarks; the pipeline does not use them. Also the report's input health as three Spark
-aggregations, as it was before it read the ingest log once."""
+aggregations, as it was before it read the ingest log once, and the stats driver path's slices as they
+were estimated before they skipped the frames per slice and per row."""
 
 from __future__ import annotations
 
@@ -109,3 +110,31 @@ def load_health_spark(spark, warehouse: str):
         per_crawl[list(wide.columns)] = per_crawl[list(wide.columns)].fillna(0).astype("int64")
     n_problems = int(per_crawl["partial"].sum() + per_crawl["failed"].sum())
     return Health(per_crawl.sort_values("crawl").reset_index(drop=True), problems, n_problems)
+
+
+def estimate_slices_frames(cells, ctx, columns):
+    """leakwatch.estimators.rows.estimate_slices as it was before it worked on arrays: a sort and a frame per
+    slice, a frame per row (groupby), the slices' frames joined at the end; the same estimation (the oracle
+    of tests/leakwatch/test_estimators.py and the baseline of bench_stats)."""
+    import pandas as pd
+
+    from leakwatch.estimators import rows as R
+
+    parts = []
+    for _, part in cells.groupby(["view", "dimension", "value"], sort=True):
+        frame = part.sort_values(["bucket", "cell", *R.KEY], kind="stable")
+        slice_key = tuple(frame[k].iloc[0] for k in ("view", "dimension", "value"))
+        human = R.baselines(frame, ctx, slice_key)
+        out, control = [], []
+        for key, group in frame.groupby(list(R.KEY), sort=True):
+            cells_ = R.RowCells(*(group[c].to_numpy() for c in ("bucket", "cell", "n", "s")),
+                                int(group["n_domains"].iloc[0]))
+            baseline = human.get(key[2], human[None])
+            out.append(R._row(dict(zip(R.KEY, key, strict=True)), cells_, baseline, ctx))
+            if key[0] == "crawl" and baseline.other_crawls and out[-1]["prevalence"] is not None:
+                control.append(out[-1])
+        table = pd.DataFrame(out)
+        table["baseline_drift"] = max(r["prevalence"] for r in control) if control else None
+        table["baseline_moved"] = any(r["ci_low"] > 0 for r in control) if control else None
+        parts.append(table[columns])
+    return pd.DataFrame([row for part in parts for row in part.itertuples(index=False, name=None)], columns=columns)

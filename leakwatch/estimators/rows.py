@@ -45,13 +45,19 @@ class SliceContext:
 
 def grouped(cells: pd.DataFrame, binning: Binning) -> tuple[Grouped, np.ndarray | None, np.ndarray]:
     """(histograms per domain bucket, (pages, word-score sum) per bucket or None, the buckets)."""
-    buckets, rows = np.unique(cells["bucket"].to_numpy(), return_inverse=True)
+    return _grouped(cells["bucket"].to_numpy(), cells["cell"].to_numpy(), cells["n"].to_numpy(),
+                    cells["s"].to_numpy(), binning)
+
+
+def _grouped(bucket: np.ndarray, cell: np.ndarray, n: np.ndarray, s: np.ndarray,
+             binning: Binning) -> tuple[Grouped, np.ndarray | None, np.ndarray]:
+    buckets, rows = np.unique(bucket, return_inverse=True)
     counts = np.zeros((len(buckets), binning.cells))
-    np.add.at(counts, (rows, cells["cell"].to_numpy()), cells["n"].to_numpy(dtype=float))
+    np.add.at(counts, (rows, cell), n.astype(float))
     words = None
-    if cells["s"].notna().all():
+    if not pd.isna(s).any():
         words = np.zeros((len(buckets), 2))
-        np.add.at(words, rows, cells[["n", "s"]].to_numpy(dtype=float))
+        np.add.at(words, rows, np.column_stack([n.astype(float), s.astype(float)]))
     return Grouped(counts), words, buckets
 
 
@@ -122,40 +128,80 @@ def _rate_at_threshold(hist: np.ndarray, binning: Binning) -> float | None:
 
 def estimate_rows(frame: pd.DataFrame, ctx: SliceContext) -> pd.DataFrame:
     """One ESTIMATE_ROWS row per row key of the slice's cells (KEY, bucket, cell, n, s, n_domains)."""
+    return pd.DataFrame(_slice_rows(frame, ctx))
+
+
+def _slice_rows(frame: pd.DataFrame, ctx: SliceContext) -> list[dict]:
+    """estimate_rows' rows, as dicts."""
     slice_key = tuple(frame[k].iloc[0] for k in ("view", "dimension", "value"))
     human = baselines(frame, ctx, slice_key)
     rows, control = [], []
-    for key, cells in frame.groupby(list(KEY), sort=True):
+    for key, cells in _row_cells(frame):
         baseline = human.get(key[2], human[None])
         rows.append(_row(dict(zip(KEY, key, strict=True)), cells, baseline, ctx))
         if key[0] == "crawl" and baseline.other_crawls and rows[-1]["prevalence"] is not None:
             control.append(rows[-1])
-    out = pd.DataFrame(rows)
     # The slice's baseline drift: how far its pre-ChatGPT crawls read from zero against each other.
-    out["baseline_drift"] = max(r["prevalence"] for r in control) if control else None
-    out["baseline_moved"] = any(r["ci_low"] > 0 for r in control) if control else None
-    return out
+    drift = max(r["prevalence"] for r in control) if control else None
+    moved = any(r["ci_low"] > 0 for r in control) if control else None
+    for row in rows:
+        row.update(baseline_drift=drift, baseline_moved=moved)
+    return rows
+
+
+CELL_ORDER = ["bucket", "cell", *KEY]  # a slice's cells are summed in this order, wherever they come from
 
 
 def estimate_slice(frame: pd.DataFrame, ctx: SliceContext, columns: list[str]) -> pd.DataFrame:
     """estimate_rows of one slice's cells in whatever order they come: sorted first, so every sum (and so
     every draw) is the same on any cluster and on the driver."""
-    frame = frame.sort_values(["bucket", "cell", *KEY], kind="stable")
+    frame = frame.sort_values(CELL_ORDER, kind="stable")
     return estimate_rows(frame, ctx)[columns]
 
 
 def estimate_slices(cells: pd.DataFrame, ctx: SliceContext, columns: list[str]) -> pd.DataFrame:
     """estimate_slice of every slice (view x dimension x value) of `cells`, in one frame: the stats job's
-    driver path."""
-    parts = [estimate_slice(part, ctx, columns) for _, part in cells.groupby(["view", "dimension", "value"], sort=True)]
-    # From the rows, not pd.concat of the frames: a slice whose column is all None (no pre-ChatGPT crawl,
-    # so no drift) would make concat's dtype depend on which slices came (pandas deprecates that).
-    return pd.DataFrame([row for part in parts for row in part.itertuples(index=False, name=None)], columns=columns)
+    driver path. One sort for all slices (within a slice the same order as estimate_slice's), and one
+    frame built from all rows: a slice whose column is all None (no pre-ChatGPT crawl, so no drift) does
+    not decide that column's dtype, as it would in a pd.concat of per-slice frames."""
+    slices = ["view", "dimension", "value"]
+    cells = cells.sort_values([*slices, *CELL_ORDER], kind="stable")
+    rows = [row for _, part in cells.groupby(slices, sort=True) for row in _slice_rows(part, ctx)]
+    if rows and (missing := [c for c in columns if c not in rows[0]]):
+        raise KeyError(f"no such stats columns: {missing}")
+    return pd.DataFrame(rows, columns=columns)
 
 
-def _row(row: dict, cells: pd.DataFrame, baseline: Baseline, ctx: SliceContext) -> dict:
+@dataclass(frozen=True)
+class RowCells:
+    """One row's cells as arrays, in the slice's order: (bucket, cell, n, s) and the row's scored domains."""
+
+    bucket: np.ndarray
+    cell: np.ndarray
+    n: np.ndarray
+    s: np.ndarray
+    n_domains: int
+
+
+def _row_cells(frame: pd.DataFrame):
+    """(row key, RowCells) of every row key of a slice's cells, in key order; within a row the cells keep
+    the frame's order. What `frame.groupby(list(KEY), sort=True)` yields, without a frame per row."""
+    ids = frame.groupby(list(KEY), sort=True).ngroup().to_numpy()
+    kept = np.flatnonzero(ids >= 0)  # a row with a null key is in no group (groupby's dropna)
+    order = kept[np.argsort(ids[kept], kind="stable")]
+    starts = np.flatnonzero(np.diff(ids[order], prepend=-1))
+    ends = np.append(starts[1:], len(order))
+    keys = [frame[k].to_numpy() for k in KEY]
+    bucket, cell, n, s, domains = (frame[c].to_numpy() for c in ("bucket", "cell", "n", "s", "n_domains"))
+    for start, end in zip(starts, ends, strict=True):
+        at = order[start:end]
+        yield (tuple(k[at[0]] for k in keys),
+               RowCells(bucket[at], cell[at], n[at], s[at], int(domains[at[0]])))
+
+
+def _row(row: dict, cells: RowCells, baseline: Baseline, ctx: SliceContext) -> dict:
     """One row's estimates, or its reason for having none."""
-    n_pages, n_domains = int(cells["n"].sum()), int(cells["n_domains"].iloc[0])
+    n_pages, n_domains = int(cells.n.sum()), cells.n_domains
     row.update({"human_baseline": baseline.label, "baseline_pages": baseline.pages,
                 "tpr": _rate_at_threshold(ctx.llm.hist[0], ctx.binning), "fpr": None,
                 "prevalence": None, "ci_low": None, "ci_high": None})
@@ -163,7 +209,7 @@ def _row(row: dict, cells: pd.DataFrame, baseline: Baseline, ctx: SliceContext) 
         row.update(dict.fromkeys((est.column, f"{est.column}_low", f"{est.column}_high")))
     reason = unmeasurable(n_pages, n_domains) or (None if baseline.component else "no human baseline")
     if reason is None:
-        crawl, words, _ = grouped(cells, ctx.binning)
+        crawl, words, _ = _grouped(cells.bucket, cells.cell, cells.n, cells.s, ctx.binning)
         row["fpr"] = _rate_at_threshold(baseline.component.pages, ctx.binning)
         results = estimate_row(Evidence(crawl, baseline.component, ctx.llm, ctx.binning, words),
                                row_seed(ctx.seed, tuple(row[k] for k in KEY)), ctx.settings)

@@ -4,8 +4,10 @@ word-frequency estimator, the bootstrap's draws, the registry and the "not measu
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from benchmarks.reference import estimate_slices_frames
 from leakwatch.errors import ConfigError
 from leakwatch.estimators.base import (
     ESTIMATORS,
@@ -27,6 +29,7 @@ from leakwatch.estimators.bootstrap import (
     poisson_weights,
     replicate_totals,
 )
+from leakwatch.estimators.rows import KEY, SliceContext, estimate_slice, estimate_slices
 from leakwatch.estimators.rules import MAX_WIDTH, MIN_PAGES, near_zero, unmeasurable
 from leakwatch.estimators.wordfreq import WordModel, fold
 from leakwatch.schemas.values import ESTIMATOR_COLUMNS
@@ -187,3 +190,63 @@ def test_a_slice_with_one_page_is_not_measurable():
     assert "wide" in unmeasurable(600, 150, 0.05, 0.06 + MAX_WIDTH)
     assert "domains" in unmeasurable(600, 3)
     assert near_zero(0.0, 0.0) and near_zero(0.01, 0.0) and not near_zero(0.05, 0.0) and not near_zero(0.01, 0.005)
+
+
+PRE = ("CC-MAIN-2021-04", "CC-MAIN-2022-33")
+POST = "CC-MAIN-2024-10"
+
+
+def slice_cells(rng: np.random.Generator) -> pd.DataFrame:
+    """Cells of three slices as the stats job makes them (KEY, bucket, cell, n, s, n_domains): `tld=com` with
+    its own pre-ChatGPT baseline, `tld=org` too thin for one (it falls back to the view's `all`), word sums
+    missing in `org`; a crawl row and a month row per crawl; in shuffled order."""
+    out = []
+    for value, domains, llm_share in (("all", 150, 0.2), ("com", 120, 0.3), ("org", 8, 0.1)):
+        dimension = "all" if value == "all" else "tld"
+        for crawl in (*PRE, POST):
+            share = llm_share if crawl == POST else 0.0
+            for time_slice, period in (("crawl", crawl), ("month", crawl[-7:])):
+                for bucket in range(domains):
+                    llm = rng.random() < share
+                    scores = beta_scores(rng, int(rng.integers(1, 6)), llm)
+                    hist = histogram(scores)
+                    for cell in np.flatnonzero(hist):
+                        s = np.nan if value == "org" else float(hist[cell]) * rng.random()
+                        out.append((time_slice, period, crawl, "captures", dimension, value, bucket, int(cell),
+                                    int(hist[cell]), s, domains))
+    frame = pd.DataFrame(out, columns=[*KEY, "bucket", "cell", "n", "s", "n_domains"])
+    return frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+def test_the_driver_paths_slices_equal_the_per_slice_path_and_the_previous_code():
+    rng = np.random.default_rng(11)
+    cells = slice_cells(rng)
+    llm = llm_component(grouped(rng, 40, 5, True, generators=2), 60, np.random.default_rng(5))
+    fallback = cells.loc[(cells["time_slice"] == "crawl") & (cells["dimension"] == "all")
+                         & cells["crawl"].isin(PRE), ["view", "crawl", "bucket", "cell", "n", "s"]]
+    fallback = fallback.sort_values(["view", "crawl", "bucket", "cell"], kind="stable").reset_index(drop=True)
+    ctx = SliceContext(BINNING, Settings(replicates=60), "hdy_v1", 7, llm, PRE, fallback)
+    columns = [*KEY, "human_baseline", "prevalence", "ci_low", "ci_high", "measurable", "not_measurable",
+               "baseline_drift", "baseline_moved", "hdy", "hdy_low"]
+
+    driver = estimate_slices(cells, ctx, columns)
+    # The Spark path: each slice's cells in whatever order its partition holds them.
+    parts = [estimate_slice(part.sample(frac=1.0, random_state=1), ctx, columns)
+             for _, part in cells.groupby(["view", "dimension", "value"], sort=True)]
+    per_slice = pd.DataFrame([r for part in parts for r in part.itertuples(index=False, name=None)], columns=columns)
+    previous = estimate_slices_frames(cells, ctx, columns)
+    with pytest.raises(KeyError, match="no_such"):
+        estimate_slices(cells, ctx, [*columns, "no_such"])
+    pd.testing.assert_frame_equal(driver, per_slice, check_dtype=False)
+    pd.testing.assert_frame_equal(driver, previous, check_exact=True)
+
+    assert len(driver) == 3 * 3 * 2  # slices x crawls x (crawl, month)
+    crawl_rows = driver[driver["time_slice"] == "crawl"].set_index(["value", "crawl"])
+    assert crawl_rows.loc[("com", POST), "measurable"]
+    assert "this slice" in crawl_rows.loc[("com", POST), "human_baseline"]
+    assert "all pages of the view" in crawl_rows.loc[("org", POST), "human_baseline"]
+    # A pre-ChatGPT crawl is read against the other one; the slice's drift is the larger of those reads.
+    assert "leave-one-crawl-out" in crawl_rows.loc[("com", PRE[0]), "human_baseline"]
+    control = crawl_rows.loc[[("com", c) for c in PRE], "prevalence"].dropna()
+    assert crawl_rows.loc[("com", POST), "baseline_drift"] == pytest.approx(control.max())
+    assert not crawl_rows.loc[("org", POST), "measurable"]  # 8 domains
