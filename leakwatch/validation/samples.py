@@ -212,17 +212,22 @@ def sample_truth(plan: dict[str, list[SamplePage]]) -> dict[str, dict]:
     return truth
 
 
-def build_samples(
-    folder: Path, crawls: Iterable[SampleCrawl] = SAMPLE_CRAWLS, pages_per_crawl: int = 140, seed: int = 0
-) -> tuple[list[Path], dict]:
-    """Write one shard per crawl and `truth.json` into `folder`, unless the same set is already there."""
-    crawls = tuple(crawls)
-    settings = {
+def sample_settings(crawls: Iterable[SampleCrawl] = SAMPLE_CRAWLS, pages_per_crawl: int = 140, seed: int = 0) -> dict:
+    """What makes a sample set: the same settings, the same shards (`truth.json`'s `settings`)."""
+    return {
         "version": SAMPLES_VERSION,
         "seed": seed,
         "pages_per_crawl": pages_per_crawl,
         "crawls": {c.crawl: {"start": c.start.isoformat(), "llm_share": c.llm_share} for c in crawls},
     }
+
+
+def build_samples(
+    folder: Path, crawls: Iterable[SampleCrawl] = SAMPLE_CRAWLS, pages_per_crawl: int = 140, seed: int = 0
+) -> tuple[list[Path], dict]:
+    """Write one shard per crawl and `truth.json` into `folder`, unless the same set is already there."""
+    crawls = tuple(crawls)
+    settings = sample_settings(crawls, pages_per_crawl, seed)
     folder.mkdir(parents=True, exist_ok=True)
     truth_path = folder / "truth.json"
     shards = [folder / f"{c.crawl}-sample-00000.warc.gz" for c in sorted(crawls, key=lambda s: s.start)]

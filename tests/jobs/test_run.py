@@ -153,3 +153,10 @@ def test_demo_runs_the_pipeline_on_the_samples_and_a_rerun_adds_nothing(spark, t
     assert main(argv) == 0
     assert "no rows added" in capsys.readouterr().out
     assert len(pd.read_parquet(warehouse / "documents")) == docs
+    # Other shards under the same file names: refused before any is written, not resumed past.
+    shards = {p.name: p.read_bytes() for p in samples.glob("*.warc.gz")}
+    assert main([*argv[:5], "--pages-per-crawl", "13", *argv[7:]]) == 2
+    err = capsys.readouterr().err
+    assert "other sample shards (12 pages per crawl" in err and "another --out" in err and len(err.splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in samples.glob("*.warc.gz")} == shards
+    assert len(pd.read_parquet(warehouse / "documents")) == docs
