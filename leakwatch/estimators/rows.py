@@ -186,17 +186,9 @@ class RowCells:
 def _row_cells(frame: pd.DataFrame):
     """(row key, RowCells) of every row key of a slice's cells, in key order; within a row the cells keep
     the frame's order. What `frame.groupby(list(KEY), sort=True)` yields, without a frame per row."""
-    ids = frame.groupby(list(KEY), sort=True).ngroup().to_numpy()
-    kept = np.flatnonzero(ids >= 0)  # a row with a null key is in no group (groupby's dropna)
-    order = kept[np.argsort(ids[kept], kind="stable")]
-    starts = np.flatnonzero(np.diff(ids[order], prepend=-1))
-    ends = np.append(starts[1:], len(order))
-    keys = [frame[k].to_numpy() for k in KEY]
     bucket, cell, n, s, domains = (frame[c].to_numpy() for c in ("bucket", "cell", "n", "s", "n_domains"))
-    for start, end in zip(starts, ends, strict=True):
-        at = order[start:end]
-        yield (tuple(k[at[0]] for k in keys),
-               RowCells(bucket[at], cell[at], n[at], s[at], int(domains[at[0]])))
+    for key, at in frame.groupby(list(KEY), sort=True).indices.items():
+        yield key, RowCells(bucket[at], cell[at], n[at], s[at], int(domains[at[0]]))
 
 
 def _row(row: dict, cells: RowCells, baseline: Baseline, ctx: SliceContext) -> dict:
