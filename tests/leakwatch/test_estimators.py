@@ -128,6 +128,25 @@ def test_intervals_cover_the_truth_and_reruns_are_identical():
     assert valid_bound / trials >= 0.9
 
 
+def test_holding_a_bootstrap_source_keeps_the_estimate_and_narrows_the_interval():
+    # benchmarks/interval_sources.py decomposes a row's width by holding sources at their data.
+    from benchmarks.interval_sources import SOURCES, varying
+
+    rng = np.random.default_rng(5)
+    human, llm = grouped(rng, 400, 4, False), grouped(rng, 300, 2, True, generators=3)
+    crawl, _ = crawl_of(rng, 0.2)
+    ev, settings = evidence(crawl, human, llm, 200), Settings(replicates=200)
+    full = estimate_row(ev, seed=7, settings=settings)
+    assert varying(set(SOURCES))(ev, 7, settings) == full
+    none = varying(set())(ev, 7, settings)
+    crawl_only = varying({"crawl"})(ev, 7, settings)
+    for name in ("mle_v1", "hdy_v1", "acc_v1"):
+        assert none[name].share == crawl_only[name].share == full[name].share
+        assert none[name].low == pytest.approx(full[name].share) == none[name].high
+        assert 0 < crawl_only[name].high - crawl_only[name].low < full[name].high - full[name].low + 1e-9
+    assert estimate_row(ev, seed=7, settings=settings) == full  # the patch is undone
+
+
 def test_strata_add_up_to_the_crawl_share():
     # Short pages score lower than long ones; each stratum has its own LLM share.
     rng = np.random.default_rng(4)
