@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from benchmarks.machine import MachineLoad
@@ -138,18 +139,6 @@ def _resiliparse_alone(html: str) -> str:
     return extract_plain_text(HTMLTree.parse(html), main_content=True, alt_texts=False, list_bullets=False)
 
 
-def _leakwatch_with_alt_texts(html: str) -> str:
-    """leakwatch's extractor with resiliparse's alt_texts on (a variant measured, not the default)."""
-    from leakwatch.udfs import html as extract
-
-    render = extract._RENDER
-    extract._RENDER = {**render, "alt_texts": True}
-    try:
-        return extract.main_text(html)
-    finally:
-        extract._RENDER = render
-
-
 def _beautifulsoup(html: str) -> str:
     from bs4 import BeautifulSoup
 
@@ -171,7 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     pages = readability_pages(args.pages)
     # resiliparse's main content alone was leakwatch's extractor up to leakwatch-extract/2.
     extractors = {f"leakwatch ({EXTRACTOR_VERSION})": main_text,
-                  f"leakwatch ({EXTRACTOR_VERSION}) with alt texts (not the default)": _leakwatch_with_alt_texts,
+                  f"leakwatch ({EXTRACTOR_VERSION}) with alt texts kept": partial(main_text, alt_texts=True),
                   "resiliparse main content alone": _resiliparse_alone}
     baseline = _trafilatura()
     if baseline is None:

@@ -203,13 +203,15 @@ def body_blocks(blocks: list[Block], title: str) -> list[bool]:
     return keep
 
 
-def main_text(html: str) -> str:
+def main_text(html: str, alt_texts: bool = False) -> str:
     """Main-content text of an HTML document: resiliparse's main content without the chrome around
-    the body (title, byline, link lists, comments, closing boilerplate); blocks as lines."""
+    the body (title, byline, link lists, comments, closing boilerplate); blocks as lines. `alt_texts`
+    also renders images' alt texts inline (not what the pipeline extracts; bench_main_content measures it)."""
     tree = HTMLTree.parse(html)
-    blocks = _blocks(extract_plain_text(tree, main_content=True, **_RENDER))
+    render = {**_RENDER, "alt_texts": True} if alt_texts else _RENDER
+    blocks = _blocks(extract_plain_text(tree, main_content=True, **render))
     if not blocks:  # the main-content rules removed everything: the whole page goes through the same rules
-        blocks = _blocks(extract_plain_text(tree, main_content=False, **_RENDER))
+        blocks = _blocks(extract_plain_text(tree, main_content=False, **render))
     title = " ".join((tree.title or "").split()).lower()
     parts = []
     for block, kept in zip(blocks, body_blocks(blocks, title), strict=True):

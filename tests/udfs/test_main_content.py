@@ -114,3 +114,13 @@ def test_readability_pages_f1(shared_data) -> None:
     print("readability pages:", {part: scores[part] for part in ("dev", "check", "all")})
     assert len(pages) >= 100
     assert scores["all"]["f1"] >= 0.95 and scores["all"]["kept"] == len(pages)
+
+
+def test_alt_texts_are_left_out_unless_asked_for() -> None:
+    alt = "The twelve steel gates of the barrier, closed during the September test"
+    body = f"<article>{''.join(f'<p>{html.escape(p)}</p>' for p in ARTICLE[:2])}<img src=gates.jpg alt=\"{alt}\">"
+    body += "".join(f"<p>{html.escape(p)}</p>" for p in ARTICLE[2:]) + "</article>"
+    plain, with_alt = main_text(_page(body)), main_text(_page(body), alt_texts=True)
+    assert alt not in plain
+    assert alt in with_alt
+    assert with_alt.replace(alt, "").split() == plain.split()  # the alt text is all that changes
