@@ -115,8 +115,8 @@ def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, env
                               env, tmp_path / "worker.log")
         wait_until(lambda: alive_workers(master_ui) == 1, 120, "the worker registering with the master",
                    [master, worker])
-        # The cluster's run goes on beside the local-mode run in this process: the two JVMs' starts and
-        # waits overlap (on two quiet cores the test took 87 s, against 100 s one after the other).
+        # The cluster's run goes on beside the local-mode run in this process, so the two JVMs' starts and
+        # waits overlap.
         submit_log = tmp_path / "spark-submit.log"
         submit = start_daemon(
             stack,
