@@ -110,3 +110,18 @@ def test_the_default_llm_component_leaves_out_what_the_card_says_was_never_train
     kept = default_llm_texts(labeled, model)
     assert {t.generator for t in kept} == {"claude"}
     assert len(kept) == len(shipped_llm_pages()) == sum(t.generator == "claude" for t in every)
+
+
+def test_most_sites_of_a_demo_crawl_hold_one_page():
+    # The bootstrap resamples domains: a sample web of a few busy sites would make the demo's intervals
+    # wider than a real crawl sample, where nearly every page comes from its own site.
+    from collections import Counter
+    from urllib.parse import urlsplit
+
+    from leakwatch.validation.samples import plan_samples
+
+    for crawl, pages in plan_samples(pages_per_crawl=300).items():
+        per_site = Counter(urlsplit(p.page.url).hostname for p in pages)
+        one_page_sites = sum(n == 1 for n in per_site.values())
+        assert one_page_sites >= 0.8 * len(per_site), crawl
+        assert max(per_site.values()) <= 4, crawl
