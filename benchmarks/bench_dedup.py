@@ -133,7 +133,7 @@ class TreeRss:
     """Peak resident memory of a process and its descendants (the Spark JVM and Python workers), from /proc."""
 
     def __init__(self, pid: int, every: float = 0.5) -> None:
-        self.pid, self.every, self.peak = pid, every, 0
+        self.pid, self.every, self.peak, self.peak_pss = pid, every, 0, 0
         self.kinds: dict[str, int] = {}  # at the sample with the peak total: RSS by kind of process
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -157,20 +157,29 @@ class TreeRss:
                     rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
                 with open(f"/proc/{pid}/comm") as fh:
                     name = fh.read().strip()
+                pss = _pss_bytes(pid)
             except OSError:
                 continue
-            kinds["driver" if pid == self.pid else "jvm" if name == "java" else "workers"] += rss
+            kind = "driver" if pid == self.pid else "jvm" if name == "java" else "workers"
+            kinds[kind] += rss
+            # Forked Python workers share pages with their daemon: RSS counts those once per process,
+            # PSS splits them. Both are kept, with the number of processes of each kind.
+            kinds[f"{kind}_pss"] += pss
+            kinds[f"{kind}_n"] += 1
         return kinds
 
     def _poll(self) -> None:
         while not self._stop.wait(self.every):
             kinds = self._tree_rss()
-            if sum(kinds.values()) > self.peak:
-                self.peak, self.kinds = sum(kinds.values()), dict(kinds)
+            total = sum(v for k, v in kinds.items() if k in ("driver", "jvm", "workers"))
+            if total > self.peak:
+                self.peak, self.kinds = total, dict(kinds)
+            self.peak_pss = max(self.peak_pss, sum(v for k, v in kinds.items() if k.endswith("_pss")))
 
     def peak_by_kind(self) -> dict[str, int]:
-        """MB per kind of process (driver Python, Spark JVM, Python workers) at the peak."""
-        return {kind: round(rss / 2**20) for kind, rss in sorted(self.kinds.items())}
+        """MB per kind of process (driver Python, Spark JVM, Python workers) at the peak of RSS: RSS, PSS
+        (`_pss`), and the number of processes (`_n`)."""
+        return {kind: (v if kind.endswith("_n") else round(v / 2**20)) for kind, v in sorted(self.kinds.items())}
 
     def __enter__(self) -> TreeRss:
         self._thread.start()
@@ -179,6 +188,18 @@ class TreeRss:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size of a process (Linux smaps_rollup), 0 where the kernel has none."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    return 0
 
 
 def write_corpus(n_docs: int, path: Path) -> None:
@@ -222,7 +243,7 @@ def one_scale(n_docs: int, work: Path, baseline: bool, driver_docs: int | None =
     result = {"docs": n_docs, "max_driver_docs": options.max_driver_docs, "driver_memory": driver_memory,
               "seconds": round(seconds, 1), "docs_per_s": round(n_docs / seconds),
               "peak_rss_mb": round(rss.peak / 2**20), "peak_rss_mb_by_process": rss.peak_by_kind(),
-              "summary": dataclasses.asdict(summary)}
+              "peak_pss_mb": round(rss.peak_pss / 2**20), "summary": dataclasses.asdict(summary)}
     if baseline:
         texts, source = corpus(n_docs)
         ids = {hash64(f"bench/{i}"): i for i in range(n_docs)}
