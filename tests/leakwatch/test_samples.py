@@ -118,9 +118,9 @@ def test_most_sites_of_a_demo_crawl_hold_one_page():
     from collections import Counter
     from urllib.parse import urlsplit
 
-    from leakwatch.validation.samples import plan_samples
+    from leakwatch.validation.samples import PAGES_PER_CRAWL, plan_samples
 
-    for crawl, pages in plan_samples(pages_per_crawl=300).items():
+    for crawl, pages in plan_samples(pages_per_crawl=PAGES_PER_CRAWL).items():
         per_site = Counter(urlsplit(p.page.url).hostname for p in pages)
         one_page_sites = sum(n == 1 for n in per_site.values())
         assert one_page_sites >= 0.8 * len(per_site), crawl
