@@ -45,9 +45,9 @@ def run(config: Config) -> int:
     folder = Path(config.demo.samples)
     spark = get_spark(config.spark, "leakwatch-demo")
     truth_path = table_path(config.warehouse, SYNTHETIC_TRUTH)
-    check_same_samples(read_text(spark, truth_path), sample_settings(pages_per_crawl=config.demo.pages_per_crawl),
-                       config.warehouse)
-    shards, truth = build_samples(folder, pages_per_crawl=config.demo.pages_per_crawl)
+    samples = {"pages_per_crawl": config.demo.pages_per_crawl, "seed": config.demo.seed}
+    check_same_samples(read_text(spark, truth_path), sample_settings(**samples), config.warehouse)
+    shards, truth = build_samples(folder, **samples)
     # A second `make demo` finds the shards done and adds nothing; the later stages rewrite their tables.
     changes: dict = {"inputs.paths": tuple(str(p) for p in shards), "inputs.resume": True}
     if not config.stats.llm_texts:  # not chosen by the user

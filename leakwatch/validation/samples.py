@@ -34,6 +34,8 @@ class DemoOptions:
     samples: str = setting(".cache/samples", "folder the sample shards are built in (cached)", metavar="DIR")
     pages_per_crawl: int = setting(PAGES_PER_CRAWL, "pages per sample crawl (the 173 demo-split LLM texts allow up "
                                    "to ~400)", metavar="N", check=at_least(1))
+    seed: int = setting(0, "seed of the sample pages (their texts, sites and times); the truth is the shards'",
+                        flags=("--sample-seed",), metavar="S")
 
 
 # The sample crawls: two before ChatGPT (the negative control) and three after, with a growing LLM share.

@@ -160,3 +160,6 @@ def test_demo_runs_the_pipeline_on_the_samples_and_a_rerun_adds_nothing(spark, t
     assert "other sample shards (12 pages per crawl" in err and "another --out" in err and len(err.splitlines()) == 1
     assert {p.name: p.read_bytes() for p in samples.glob("*.warc.gz")} == shards
     assert len(pd.read_parquet(warehouse / "documents")) == docs
+    # Another seed is other pages too: refused the same way.
+    assert main([*argv, "--sample-seed", "1"]) == 2
+    assert "seed 0; now 12, seed 1" in capsys.readouterr().err

@@ -80,8 +80,9 @@ def test_flags_that_bypassed_the_config_are_settings():
     assert (crawls.crawls.refresh, crawls.crawls.last) == (COLLINFO_URL, 3)
     _, score = parse(["score", "texts.jsonl"])
     assert score.score.input == "texts.jsonl"
-    _, demo = parse(["demo", "--samples", "s", "--pages-per-crawl", "12"])
-    assert (demo.demo.samples, demo.demo.pages_per_crawl, demo.spark.shuffle_partitions) == ("s", 12, 4)
+    _, demo = parse(["demo", "--samples", "s", "--pages-per-crawl", "12", "--sample-seed", "3"])
+    assert (demo.demo.samples, demo.demo.pages_per_crawl, demo.demo.seed, demo.spark.shuffle_partitions) == (
+        "s", 12, 3, 4)
     _, dedup = parse(["dedup", "--only-crawl", "CC-MAIN-2024-10", "--only-crawl", "CC-MAIN-2024-18", "--no-verify"])
     assert dedup.only_crawl == ("CC-MAIN-2024-10", "CC-MAIN-2024-18") and dedup.dedup.verify is False
     _, train = parse(["train", "--labeled", "data", "--model-dir", "m", "--sweep", "--no-evaluate"])
