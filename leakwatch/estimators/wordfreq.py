@@ -18,6 +18,7 @@ number of scored pages and the sum of their scores.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -84,8 +85,9 @@ class WordModel:
         return cls(weights)
 
     def score(self, text: str) -> float:
-        """Sum of the weights of the vocabulary words the text contains."""
-        return float(sum(self.weights.get(w, 0.0) for w in distinct_words(text)))
+        """Sum of the weights of the vocabulary words the text contains. fsum: a set's order follows the
+        process's string hashing, and a plain sum's last bit would follow it, worker by worker."""
+        return math.fsum(self.weights.get(w, 0.0) for w in distinct_words(text))
 
     @property
     def fingerprint(self) -> str:

@@ -3,6 +3,10 @@ word-frequency estimator, the bootstrap's draws, the registry and the "not measu
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,6 +186,17 @@ def test_word_frequency_model_and_estimate_of_a_linear_mixture():
     ev = Evidence(Grouped(ones), human, llm, BINNING, crawl_words=np.tile([5.0, 2.5], (100, 1)))
     assert estimate_row(ev, seed=0, settings=Settings(replicates=50), names=["wordfreq_v1"])["wordfreq_v1"].share \
         == pytest.approx(0.25)
+
+
+def test_a_word_score_is_the_same_in_every_process():
+    """A page's word score does not follow the process's string hashing (the order of its set of words):
+    stats reruns, whose workers hash with other seeds, give the same rows to the last bit."""
+    script = ("import sys; from leakwatch.estimators.wordfreq import WordModel; "
+              "m = WordModel({f'w{i}': 0.1 * (i % 7) + 1e-3 * i for i in range(300)}); "
+              "print(repr(m.score(' '.join(f'w{i}' for i in range(300)))))")
+    scores = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                             capture_output=True, text=True, check=True).stdout for seed in range(4)}
+    assert len(scores) == 1 and float(scores.pop()) == pytest.approx(sum(0.1 * (i % 7) + 1e-3 * i for i in range(300)))
 
 
 def test_poisson_and_generator_weights():
