@@ -9,8 +9,8 @@ every registered estimator and one shared bootstrap seeded from the row's key, s
 rows whatever the partitioning (leakwatch.estimators.rows). The word-frequency estimator's weights come
 from a pass over the pre-ChatGPT pages' text, its page scores from a second.
 When the page rows number at most --stats-max-driver-pages, they are read onto the driver once and the
-counts and slices are done there in pandas (local_totals, local_cells, estimate_slices: the same rows,
-a test compares both paths); the last join and the write stay in Spark.
+counts, slices and the last join are done there in pandas (local_totals, local_cells, estimate_slices,
+local_finish: the same rows, a test compares both paths); only the write stays in Spark.
 """
 
 from __future__ import annotations
@@ -79,9 +79,11 @@ def _read_table(spark: SparkSession, warehouse: str, table: str, command: str) -
     return spark.read.parquet(path)
 
 
-def join_inputs(spark: SparkSession, warehouse: str) -> tuple[DataFrame, list[dict]]:
-    """Valid documents joined to their clusters and scores rows, and per-crawl checks and provenance."""
-    docs = read_documents(spark, warehouse).select(
+def join_inputs(spark: SparkSession, warehouse: str, documents: DataFrame) -> tuple[DataFrame, list[dict]]:
+    """Valid documents (`documents`: jobs.warehouse.read_documents) joined to their clusters and scores
+    rows, with their domains (with_domains), persisted (the caller unpersists it); and per-crawl checks
+    and provenance, counted from the persisted rows, so the join runs once."""
+    docs = documents.select(
         "doc_id", "crawl", "host", "registered_domain", "tld", "language", "fetch_month", "published_date",
         "http_last_modified", "extractor_version",
     )
@@ -93,7 +95,8 @@ def join_inputs(spark: SparkSession, warehouse: str) -> tuple[DataFrame, list[di
         "doc_id", "crawl", "p_llm", "scored", "model_id", "n_words", *LEXICON_NAMES, "lexicon_version",
         F.lit(True).alias("_has_scores"),
     )
-    joined = docs.join(clusters, ["doc_id", "crawl"], "left").join(scores, ["doc_id", "crawl"], "left")
+    joined = with_domains(docs.join(clusters, ["doc_id", "crawl"], "left").join(scores, ["doc_id", "crawl"], "left"))
+    joined = joined.persist()
     per_crawl = joined.groupBy("crawl").agg(
         F.count("*").alias("n_docs"),
         F.sum(F.when(F.col("_has_cluster").isNull(), 1).otherwise(0)).alias("no_cluster"),
@@ -101,7 +104,7 @@ def join_inputs(spark: SparkSession, warehouse: str) -> tuple[DataFrame, list[di
         *[F.array_sort(F.collect_set(c)).alias(c) for c in
           ("model_id", "minhash_fingerprint", "extractor_version", "lexicon_version")],
     )
-    return joined.drop("_has_cluster", "_has_scores"), [r.asDict() for r in per_crawl.orderBy("crawl").collect()]
+    return joined, [r.asDict() for r in per_crawl.orderBy("crawl").collect()]
 
 
 def check_inputs(warehouse: str, per_crawl: list[dict]) -> str:
@@ -123,17 +126,18 @@ def check_inputs(warehouse: str, per_crawl: list[dict]) -> str:
     return models[0]
 
 
-def crawl_frame(spark: SparkSession, per_crawl: list[dict]) -> DataFrame:
-    """One row per crawl: its date, era and provenance strings."""
+CRAWL_COLUMNS = ("crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, "
+                 "extractor_version string, lexicon_version string")
+
+
+def crawl_rows(per_crawl: list[dict]) -> list[tuple]:
+    """One row per crawl (CRAWL_COLUMNS): its date, era and provenance strings."""
     starts = {c["id"]: (c.get("from") or "")[:10] or None for c in load_crawls()}
-    rows = [
+    return [
         (r["crawl"], starts.get(r["crawl"]), is_pre_chatgpt(r["crawl"]), ",".join(r["minhash_fingerprint"]) or None,
          ",".join(r["extractor_version"]) or None, ",".join(r["lexicon_version"]) or None)
         for r in per_crawl
     ]
-    schema = ("crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, "
-              "extractor_version string, lexicon_version string")
-    return spark.createDataFrame(rows, schema)
 
 
 def cell_column(binning: Binning):
@@ -156,8 +160,14 @@ def with_domains(joined: DataFrame) -> DataFrame:
         "bucket", F.pmod(F.xxhash64("domain_key"), F.lit(DOMAIN_BUCKETS)).cast("int"))
 
 
+# page_rows' views (captures, unique, first_seen) x slices (crawl x all, language, tld, registered_domain;
+# fetch_month; published_month): the most rows one page can have.
+ROWS_PER_PAGE = 3 * 6
+
+
 def page_rows(joined: DataFrame, top_domains: list[str], binning: Binning) -> DataFrame:
-    """One row per page x view x (time slice, dimension value) that counts it, with its domain bucket and cell."""
+    """One row per page x view x (time slice, dimension value) that counts it, with its domain bucket and
+    cell: at most ROWS_PER_PAGE rows a page."""
     published = F.regexp_extract(F.coalesce(F.col("published_date"), F.lit("")), r"^((19|20)\d\d-(0[1-9]|1[0-2]))", 1)
     published_month = F.coalesce(
         F.when(published != "", published), F.date_format("http_last_modified", "yyyy-MM")
@@ -232,9 +242,10 @@ def row_cells(pages: DataFrame) -> DataFrame:
         F.count("*").alias("n"), F.sum("word_score").alias("s"))
 
 
-def driver_pages(pages: DataFrame, most: int) -> pd.DataFrame | None:
-    """The page rows as pandas when there are at most `most` of them (they are counted first), else None."""
-    if not most or pages.count() > most:
+def driver_pages(pages: DataFrame, most: int, documents: int) -> pd.DataFrame | None:
+    """The page rows of `documents` pages as pandas when there are at most `most` of them, else None.
+    They are counted first unless even ROWS_PER_PAGE rows a page stay within `most` (a job saved)."""
+    if not most or (documents * ROWS_PER_PAGE > most and pages.count() > most):
         return None
     return pages.toPandas()
 
@@ -264,9 +275,13 @@ def local_totals(pages: pd.DataFrame, min_site_docs: int, site_cutoff: float) ->
 
 
 def local_cells(pages: pd.DataFrame) -> pd.DataFrame:
-    """row_cells of page rows held in pandas."""
+    """row_cells of page rows held in pandas. Each cell's word scores are summed in the order of their
+    values, not of the rows Spark handed over (which can change between runs, and with it the last bit
+    of a sum)."""
     scored = pages[pages["scored"] == 1].astype({"cell": "int64"})
-    groups = scored.groupby([*STATS_KEY, "bucket", "cell"], sort=True, dropna=False)
+    by = [*STATS_KEY, "bucket", "cell"]
+    scored = scored.sort_values([*by, "word_score"], kind="stable")
+    groups = scored.groupby(by, sort=True, dropna=False)
     cells = groups["word_score"].sum(min_count=1).rename("s").reset_index()
     cells.insert(len(cells.columns) - 1, "n", groups.size().to_numpy())
     return cells
@@ -290,6 +305,16 @@ class Provenance:
     run_id: str
 
 
+def constants(provenance: Provenance) -> dict:
+    """The columns every stats row of a run shares."""
+    return {
+        "estimator": provenance.default, "threshold": provenance.threshold,
+        "llm_component": provenance.llm_component, "estimators": versions(), "binning": provenance.binning,
+        "word_model": provenance.word_model, "replicates": provenance.replicates, "model_id": provenance.model_id,
+        "code_version": code_version(), "run_id": provenance.run_id,
+    }
+
+
 def finish_rows(totals: DataFrame, rows: DataFrame, crawls: DataFrame, provenance: Provenance) -> DataFrame:
     """Totals joined to their estimates, with rates, the pre-ChatGPT marker baseline and provenance:
     columns of schemas.STATS. A row without scored pages gets the rule's reason."""
@@ -309,22 +334,47 @@ def finish_rows(totals: DataFrame, rows: DataFrame, crawls: DataFrame, provenanc
         "not_measurable": F.when(F.col("measurable").isNull(), F.concat(F.col("n_scored").cast("string"),
                                                                         F.lit(" scored pages")))
         .otherwise(F.col("not_measurable")),
-        "estimator": F.lit(provenance.default),
-        "threshold": F.lit(provenance.threshold),
-        "llm_component": F.lit(provenance.llm_component),
-        "estimators": F.lit(versions()),
-        "binning": F.lit(provenance.binning),
-        "word_model": F.lit(provenance.word_model),
-        "replicates": F.lit(provenance.replicates),
-        "model_id": F.lit(provenance.model_id),
-        "code_version": F.lit(code_version()),
-        "run_id": F.lit(provenance.run_id),
+        **{name: F.lit(value) for name, value in constants(provenance).items()},
     }
     return rows.select([extra.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in STATS.fields])
 
 
+def local_finish(totals: pd.DataFrame, rows: pd.DataFrame, crawls: pd.DataFrame,
+                 provenance: Provenance) -> pd.DataFrame:
+    """finish_rows of totals and estimates held in pandas (local_totals, estimate_slices), in its steps:
+    the same columns, in the order of schemas.STATS, for spark.createDataFrame(..., STATS)."""
+    key = list(STATS_KEY)
+    rows = totals.merge(rows, on=key, how="left").merge(crawls, on="crawl")
+    pre = rows[(rows["time_slice"] == "crawl") & rows["pre_chatgpt"]]
+    sums = {"n_words": "base_words", **{m: f"base_{m}" for m in EXCESS_MARKERS}}
+    slices = ["view", "dimension", "value"]
+    baseline = pre.groupby(slices, sort=False, dropna=False)[list(sums)].sum(min_count=1).rename(columns=sums)
+    rows = rows.merge(baseline.reset_index(), on=slices, how="left")
+
+    def ratio(top: str, bottom: str) -> pd.Series:  # Spark's when(bottom > 0, top / bottom): else null
+        return (rows[top] / rows[bottom]).where(rows[bottom] > 0)
+
+    def pmw(hits: str, words: str = "n_words") -> pd.Series:
+        return (rows[hits] * 1e6 / rows[words]).where(rows[words] > 0)
+
+    estimated = rows["measurable"].notna()
+    extra = {
+        "coverage": ratio("n_scored", "n_docs"), "llm_site_share": ratio("llm_sites", "n_sites"),
+        "near_dup_share": ratio("near_dup", "n_docs"),
+        **{f"{m}_pmw": pmw(m) for m in LEXICON_NAMES},
+        **{f"{m}_excess_pmw": pmw(m) - pmw(f"base_{m}", "base_words") for m in EXCESS_MARKERS},
+        "measurable": rows["measurable"].where(estimated, False).astype(bool),
+        "not_measurable": rows["not_measurable"].where(estimated, rows["n_scored"].astype("int64").astype(str)
+                                                       + " scored pages"),
+        **{name: pd.Series([value] * len(rows), index=rows.index, dtype=object)
+           for name, value in constants(provenance).items()},
+    }
+    return pd.DataFrame({f.name: extra[f.name] if f.name in extra else rows[f.name] for f in STATS.fields})
+
+
 def top_domains(docs: DataFrame, n: int) -> list[str]:
-    """The `n` registered domains with the most documents over the series (ties by name)."""
+    """The `n` registered domains with the most documents over the series (ties by name); `docs` has a
+    row per valid document (the joined inputs)."""
     if n <= 0:
         return []
     counts = docs.where(F.col("registered_domain").isNotNull()).groupBy("registered_domain").count()
@@ -372,17 +422,24 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
                          f"{options.level}")
     default = estimator(options.estimator)
     _say("checking that every crawl is deduplicated and classified")
-    joined, per_crawl = join_inputs(spark, warehouse)
-    model_id = check_inputs(warehouse, per_crawl)
-    model, threshold = scores_model(config, model_id)
+    # Read once: every later pass over the documents (word model, word scores) starts from this plan.
+    documents = read_documents(spark, warehouse)
+    inputs, per_crawl = join_inputs(spark, warehouse, documents)
+    try:  # what is refused is refused here, before any other work
+        model_id = check_inputs(warehouse, per_crawl)
+        model, threshold = scores_model(config, model_id)
+        labeled = labelled_folder(options)
+        texts = llm_texts(options, labeled, model)
+    except StatsError:
+        inputs.unpersist()
+        raise
     binning = Binning(threshold)
     pre = tuple(r["crawl"] for r in per_crawl if is_pre_chatgpt(r["crawl"]))
-    labeled = labelled_folder(options)
-    llm_scored = score_texts(llm_texts(options, labeled, model), model)
+    llm_scored = score_texts(texts, model)
     _say(f"LLM component: {llm_scored.describe(True)}")
-    joined = with_domains(joined).persist()
-    word_model = fit_word_model(spark, warehouse, joined, llm_scored, pre) if options.word_frequency else None
-    joined = with_word_scores(spark, warehouse, joined, word_model)
+    domains = top_domains(inputs, options.top_domains)
+    word_model = fit_word_model(documents, inputs, llm_scored, pre) if options.word_frequency else None
+    joined = with_word_scores(documents, inputs, word_model)
     settings = Settings(replicates=options.replicates, level=options.level)
     groups, _ = llm_scored.grouped(binning, True)
     llm = llm_component(groups, settings.replicates, np.random.default_rng(row_seed(options.bootstrap_seed, ("llm",))),
@@ -392,12 +449,11 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     if not pre:
         context, fpr = _labelled_fallback(context, labeled, model, threshold)
     record_schema_version(spark, warehouse, "stats")
-    domains = top_domains(read_documents(spark, warehouse), options.top_domains)
     _say(f"{len(per_crawl)} crawls ({len(pre)} pre-ChatGPT), {sum(r['n_docs'] for r in per_crawl)} documents; "
          f"{len(domains)} registered domains get their own rows")
 
     pages = page_rows(joined, domains, binning).persist()
-    local = driver_pages(pages, options.max_driver_pages)
+    local = driver_pages(pages, options.max_driver_pages, sum(r["n_docs"] for r in per_crawl))
     raw_cells = row_cells(pages).persist() if local is None else local_cells(local)
     if pre:
         # The views' `all` slices of the pre-ChatGPT crawls: the human component of thin slices, and the FPR.
@@ -417,6 +473,9 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
     out = table_path(warehouse, "stats")
     _say(f"estimating every row with {', '.join(ESTIMATORS)} ({options.replicates} replicates)"
          + ("" if local is None else f"; {len(local)} page rows, on the driver"))
+    provenance = Provenance(threshold, llm_scored.describe(True), binning.fingerprint,
+                            word_model.fingerprint if word_model else None, options.replicates, default.name,
+                            model_id, config.run_id)
     if local is None:
         totals = row_totals(pages, options.min_site_docs, site_cutoff).persist()
         cells = raw_cells.join(totals.select(*STATS_KEY, F.col("n_scored_domains").alias("n_domains")),
@@ -424,26 +483,25 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
         rows = estimates(cells, context).persist()
         with stage_progress(spark, "stats", unit="tasks"):
             n_rows = rows.count()
+        table = finish_rows(totals, rows, spark.createDataFrame(crawl_rows(per_crawl), CRAWL_COLUMNS), provenance)
     else:
-        schema = row_totals(pages, options.min_site_docs, site_cutoff).schema  # a plan only: no job runs
-        local_sums = local_totals(local, options.min_site_docs, site_cutoff)
-        cells = raw_cells.merge(local_sums[[*STATS_KEY, "n_scored_domains"]].rename(
+        # The same steps in pandas, and one Spark job to write the rows.
+        totals = local_totals(local, options.min_site_docs, site_cutoff)
+        cells = raw_cells.merge(totals[[*STATS_KEY, "n_scored_domains"]].rename(
             columns={"n_scored_domains": "n_domains"}), on=list(STATS_KEY))
-        estimated = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
-        totals = spark.createDataFrame(local_sums[schema.fieldNames()], schema)
-        rows = spark.createDataFrame(estimated, ESTIMATE_ROWS)
-        n_rows = len(estimated)
-    provenance = Provenance(threshold, llm_scored.describe(True), binning.fingerprint,
-                            word_model.fingerprint if word_model else None, options.replicates, default.name,
-                            model_id, config.run_id)
-    table = finish_rows(totals, rows, crawl_frame(spark, per_crawl), provenance)
-    table.coalesce(1).sortWithinPartitions(*STATS_KEY).write.mode("overwrite").parquet(out)
+        rows = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
+        n_rows = len(rows)
+        crawls = pd.DataFrame(crawl_rows(per_crawl), columns=[c.split()[0] for c in CRAWL_COLUMNS.split(", ")])
+        table = spark.createDataFrame(local_finish(totals, rows, crawls, provenance), STATS)
+    # Persisted as it is written: the CSV and JSON copies are made from these rows, not a read back.
+    table = table.coalesce(1).sortWithinPartitions(*STATS_KEY).persist()
+    table.write.mode("overwrite").parquet(out)
     _say(f"wrote {n_rows} estimated rows to {out}")
-    for frame_ in (rows, raw_cells, totals, pages, joined):
+    frame, csv_path, json_path = _write_copies(spark, out, table)
+    for frame_ in (table, rows, raw_cells, totals, pages, inputs):
         if isinstance(frame_, DataFrame):
             frame_.unpersist()
 
-    frame, csv_path, json_path = _write_copies(spark, out)
     headline = frame[(frame.time_slice == "crawl") & (frame.view == "captures") & (frame.dimension == "all")]
     control = negative_control(headline, default.column)
     _warn(control)
@@ -492,10 +550,11 @@ def negative_control(headline: pd.DataFrame, column: str) -> dict[str, NegativeC
     return checks
 
 
-def _write_copies(spark: SparkSession, out: str) -> tuple[pd.DataFrame, str, str]:
-    """The stats table as pandas, and the paths of its CSV and JSON copies, written beside it."""
+def _write_copies(spark: SparkSession, out: str, table: DataFrame) -> tuple[pd.DataFrame, str, str]:
+    """The stats table (`table`, as written to `out`) as pandas, and the paths of its CSV and JSON copies,
+    written beside it."""
     # The stats table is small (rows, not pages): the CSV and JSON copies are made on the driver.
-    frame = spark.read.parquet(out).toPandas().sort_values(list(STATS_KEY), kind="stable").reset_index(drop=True)
+    frame = table.toPandas().sort_values(list(STATS_KEY), kind="stable").reset_index(drop=True)
     csv_path, json_path = f"{out}.csv", f"{out}.json"
     write_text(spark, csv_path, frame.to_csv(index=False))
     # json.dumps writes floats at full precision (pandas' to_json stops at 15 digits).

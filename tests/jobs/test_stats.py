@@ -17,7 +17,17 @@ from leakwatch.estimators.base import ESTIMATORS, Binning
 from leakwatch.estimators.components import shipped_llm_pages, write_llm_texts
 from leakwatch.estimators.options import DEFAULT_ESTIMATOR, StatsOptions
 from leakwatch.estimators.rules import MIN_PAGES
-from leakwatch.jobs.stats import cell_column, run_stats
+from leakwatch.jobs.stats import (
+    ROWS_PER_PAGE,
+    cell_column,
+    driver_pages,
+    join_inputs,
+    page_rows,
+    run_stats,
+    top_domains,
+)
+from leakwatch.jobs.warehouse import read_documents
+from leakwatch.jobs.wordfreq import with_word_scores
 from leakwatch.schemas.tables import CLUSTERS, DOCUMENTS, INGEST_LOG, SCORES, STATS
 from leakwatch.schemas.values import ESTIMATOR_COLUMNS
 from leakwatch.udfs.classifier import default_model_path, model_id
@@ -239,6 +249,35 @@ def test_cells_in_spark_are_the_plain_binning(spark):
     frame = spark.createDataFrame(pd.DataFrame({"p_llm": p, "n_words": n_words.astype("int64")}))
     got = [r[0] for r in frame.select(cell_column(binning)).collect()]
     assert got == binning.cell(p, n_words).tolist()
+
+
+@pytest.mark.spark
+def test_a_page_has_at_most_rows_per_page_rows(spark, warehouse, tables):
+    """ROWS_PER_PAGE bounds page_rows (driver_pages skips its count on it): reached by a page that is in
+    every view and slice, never passed by any page."""
+    documents = read_documents(spark, warehouse)
+    inputs = join_inputs(spark, warehouse, documents)[0]
+    joined = with_word_scores(documents, inputs, None)
+    binning = Binning(0.5)
+    top = top_domains(joined, 3)
+    docs, clusters, _ = (pd.DataFrame(t) for t in tables)
+    pages = docs.merge(clusters, on=["doc_id", "crawl"])
+    full = pages[pages.is_representative & (pages.first_seen_crawl_content == pages.crawl)
+                 & pages.registered_domain.isin(top) & pages.published_date.str.match(r"^20\d\d-0", na=False)]
+    per_page = [page_rows(joined.where(joined.doc_id == int(d)), top, binning).count()
+                for d in [full.doc_id.iloc[0], *pages.doc_id.iloc[:5]]]
+    assert per_page[0] == ROWS_PER_PAGE and max(per_page) == ROWS_PER_PAGE and min(per_page) >= 3
+    assert page_rows(joined, top, binning).count() <= ROWS_PER_PAGE * len(docs)
+    inputs.unpersist()
+
+
+@pytest.mark.spark
+def test_driver_pages_counts_only_when_the_bound_passes_the_limit(spark):
+    rows = spark.range(10).toDF("n")
+    assert driver_pages(rows, 0, 1) is None  # the Spark path, whatever the size
+    assert driver_pages(rows, 9, 1) is None  # counted: 10 rows > 9
+    assert len(driver_pages(rows, 10, 1)) == 10  # counted: 10 rows <= 10
+    assert len(driver_pages(rows, 20, 1)) == 10  # 1 page x ROWS_PER_PAGE <= 20: not counted
 
 
 @pytest.mark.spark
