@@ -20,14 +20,17 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakwatch.crawls import load_crawls
 from leakwatch.errors import ConfigError
-from leakwatch.estimators.components import LabelledText, of_trained_generators, shipped_llm_pages, write_llm_texts
 from leakwatch.schemas.values import is_pre_chatgpt
 from leakwatch.settings import setting
 from leakwatch.training.corpus import Example, read_corpus
 from leakwatch.validation.pages import Page, page_html, write_shard
+
+if TYPE_CHECKING:
+    from leakwatch.estimators.components import LabelledText
 
 CALIBRATION = "calibration"
 INJECTION = "injection"
@@ -285,6 +288,9 @@ def prepare_injection(options: ValidateOptions, crawls: list[tuple[str, float]],
     examples = read_corpus(folder)
     half = halves(examples, options.injection_seed)
     pools = {llm: [e for e in half[INJECTION] if e.llm == llm] for llm in (False, True)}
+    # Here, not at the top: the CLI imports this module for ValidateOptions, and components imports pandas.
+    from leakwatch.estimators.components import LabelledText, of_trained_generators, shipped_llm_pages, write_llm_texts
+
     component = [LabelledText(e.text, True, e.generator, e.group, e.source) for e in half[CALIBRATION] if e.llm]
     component = of_trained_generators(component + shipped_llm_pages(), model)
     say(f"{len(examples)} labelled texts; held out of training: {len(half[INJECTION])} to inject, "

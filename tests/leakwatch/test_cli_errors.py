@@ -359,3 +359,15 @@ def test_monthly_offline_fails_and_unpublished_waits(spark, place, tmp_path, cap
     err = capsys.readouterr().err
     assert "later crawls wait for it" in err and "warehouse has no documents yet: no stats or report" in err, err
     assert not (warehouse / "stats").exists()
+
+
+def test_the_cli_starts_without_pandas_or_pyarrow():
+    """`leakwatch --help` and a refused flag import neither (a quarter of a second of the start-up they
+    wait for); the commands that need them import them when they run."""
+    script = ("import atexit, sys; from leakwatch.cli import main; heavy = ('pandas', 'pyarrow', 'pyspark'); "
+              "atexit.register(lambda: print(sorted(m for m in heavy if m in sys.modules))); "
+              "sys.exit(main(sys.argv[1:]))")
+    for args, code in ((["--help"], 0), (["stats", "--replicates", "0"], 2)):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
+        assert done.returncode == code, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == "[]", args
