@@ -107,6 +107,8 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.python.worker.reuse", "true")
+            # Caching a frame names it by its plan; past 25 columns Spark truncates that name with a WARN.
+            .config("spark.sql.debug.maxToStringFields", "200")
             # Spark's default log4j profile announces itself in 3 lines, and Hadoop's loader in one more.
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
         )

@@ -272,6 +272,12 @@ def test_a_page_has_at_most_rows_per_page_rows(spark, warehouse, tables):
 
 
 @pytest.mark.spark
+def test_the_session_names_cached_stats_frames_without_truncating(spark):
+    # Persisting a frame names it by its plan; Spark warns when a plan has more fields than this shows.
+    assert int(spark.conf.get("spark.sql.debug.maxToStringFields")) >= len(STATS.fields)
+
+
+@pytest.mark.spark
 def test_driver_pages_counts_only_when_the_bound_passes_the_limit(spark):
     rows = spark.range(10).toDF("n")
     assert driver_pages(rows, 0, 1) is None  # the Spark path, whatever the size
