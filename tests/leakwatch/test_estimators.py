@@ -191,7 +191,7 @@ def test_word_frequency_model_and_estimate_of_a_linear_mixture():
 def test_a_word_score_is_the_same_in_every_process():
     """A page's word score does not follow the process's string hashing (the order of its set of words):
     stats reruns, whose workers hash with other seeds, give the same rows to the last bit."""
-    script = ("import sys; from leakwatch.estimators.wordfreq import WordModel; "
+    script = ("from leakwatch.estimators.wordfreq import WordModel; "
               "m = WordModel({f'w{i}': 0.1 * (i % 7) + 1e-3 * i for i in range(300)}); "
               "print(repr(m.score(' '.join(f'w{i}' for i in range(300)))))")
     scores = {subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)},
