@@ -81,7 +81,16 @@ $(AIRFLOW_VENV)/.installed: deploy/airflow/requirements.txt
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r deploy/airflow/requirements.txt
 	touch $@
 
-bench: check-java $(STAMP)
+# The benchmarks' baselines beside the project: trafilatura (the `bench` extra), installed on first use.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
+	  $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $@
+
+bench: check-java $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run_all
 
 clean:
