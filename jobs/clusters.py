@@ -347,11 +347,11 @@ def dedup_batch(
 
 
 def collected(docs: DataFrame, most: int) -> pd.DataFrame | None:
-    """The documents on the driver (with host and Spark's URL hash), or None if there are more than `most`.
-    One job: up to most + 1 rows are collected, and the frame is dropped when that is one too many."""
-    rows = docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash", host_column(docs).alias("host"),
-                       F.xxhash64("url").alias("url_hash")).limit(most + 1).toPandas()
-    return None if len(rows) > most else rows
+    """The documents on the driver (with host and Spark's URL hash), or None if there are more than `most`."""
+    if docs.limit(most + 1).count() > most:
+        return None
+    return docs.select("doc_id", "crawl", "url", "fetch_time", "text", "text_hash", host_column(docs).alias("host"),
+                       F.xxhash64("url").alias("url_hash")).toPandas()
 
 
 def driver_batches(spark: SparkSession, docs: pd.DataFrame, batches: list[list[str]], orders: dict[str, str],
