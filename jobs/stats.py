@@ -9,8 +9,9 @@ every registered estimator and one shared bootstrap seeded from the row's key, s
 rows whatever the partitioning (leakwatch.estimators.rows). The word-frequency estimator's weights come
 from a pass over the pre-ChatGPT pages' text, its page scores from a second.
 When the page rows number at most --stats-max-driver-pages, they are read onto the driver once and the
-counts, slices and the last join are done there in pandas (local_totals, local_cells, estimate_slices,
-local_finish: the same rows, a test compares both paths); only the write stays in Spark.
+counts and slices are done there in pandas (local_totals, local_cells, estimate_slices: the same rows,
+a test compares both paths). Either way the rows' totals and estimates (a row per stats row, not per
+page) are joined on the driver (finish_rows) and written by Spark.
 """
 
 from __future__ import annotations
@@ -126,18 +127,16 @@ def check_inputs(warehouse: str, per_crawl: list[dict]) -> str:
     return models[0]
 
 
-CRAWL_COLUMNS = ("crawl string, crawl_date string, pre_chatgpt boolean, minhash_fingerprint string, "
-                 "extractor_version string, lexicon_version string")
-
-
-def crawl_rows(per_crawl: list[dict]) -> list[tuple]:
-    """One row per crawl (CRAWL_COLUMNS): its date, era and provenance strings."""
+def crawl_table(per_crawl: list[dict]) -> pd.DataFrame:
+    """One row per crawl: its date, era and provenance strings."""
     starts = {c["id"]: (c.get("from") or "")[:10] or None for c in load_crawls()}
-    return [
+    rows = [
         (r["crawl"], starts.get(r["crawl"]), is_pre_chatgpt(r["crawl"]), ",".join(r["minhash_fingerprint"]) or None,
          ",".join(r["extractor_version"]) or None, ",".join(r["lexicon_version"]) or None)
         for r in per_crawl
     ]
+    return pd.DataFrame(rows, columns=["crawl", "crawl_date", "pre_chatgpt", "minhash_fingerprint",
+                                       "extractor_version", "lexicon_version"])
 
 
 def cell_column(binning: Binning):
@@ -305,44 +304,12 @@ class Provenance:
     run_id: str
 
 
-def constants(provenance: Provenance) -> dict:
-    """The columns every stats row of a run shares."""
-    return {
-        "estimator": provenance.default, "threshold": provenance.threshold,
-        "llm_component": provenance.llm_component, "estimators": versions(), "binning": provenance.binning,
-        "word_model": provenance.word_model, "replicates": provenance.replicates, "model_id": provenance.model_id,
-        "code_version": code_version(), "run_id": provenance.run_id,
-    }
-
-
-def finish_rows(totals: DataFrame, rows: DataFrame, crawls: DataFrame, provenance: Provenance) -> DataFrame:
-    """Totals joined to their estimates, with rates, the pre-ChatGPT marker baseline and provenance:
-    columns of schemas.STATS. A row without scored pages gets the rule's reason."""
-    rows = totals.join(rows, list(STATS_KEY), "left").join(F.broadcast(crawls), "crawl")
-    # The baseline of a (view, dimension, value): its marker rate over every pre-ChatGPT crawl.
-    baseline = rows.where((F.col("time_slice") == "crawl") & F.col("pre_chatgpt")).groupBy(
-        "view", "dimension", "value"
-    ).agg(F.sum("n_words").alias("base_words"), *[F.sum(m).alias(f"base_{m}") for m in EXCESS_MARKERS])
-    rows = rows.join(baseline, ["view", "dimension", "value"], "left")
-    extra = {
-        "coverage": F.when(F.col("n_docs") > 0, F.col("n_scored") / F.col("n_docs")),
-        "llm_site_share": F.when(F.col("n_sites") > 0, F.col("llm_sites") / F.col("n_sites")),
-        "near_dup_share": F.when(F.col("n_docs") > 0, F.col("near_dup") / F.col("n_docs")),
-        **{f"{m}_pmw": _pmw(m) for m in LEXICON_NAMES},
-        **{f"{m}_excess_pmw": _pmw(m) - _pmw(f"base_{m}", "base_words") for m in EXCESS_MARKERS},
-        "measurable": F.coalesce("measurable", F.lit(False)),
-        "not_measurable": F.when(F.col("measurable").isNull(), F.concat(F.col("n_scored").cast("string"),
-                                                                        F.lit(" scored pages")))
-        .otherwise(F.col("not_measurable")),
-        **{name: F.lit(value) for name, value in constants(provenance).items()},
-    }
-    return rows.select([extra.get(f.name, F.col(f.name)).cast(f.dataType).alias(f.name) for f in STATS.fields])
-
-
-def local_finish(totals: pd.DataFrame, rows: pd.DataFrame, crawls: pd.DataFrame,
-                 provenance: Provenance) -> pd.DataFrame:
-    """finish_rows of totals and estimates held in pandas (local_totals, estimate_slices), in its steps:
-    the same columns, in the order of schemas.STATS, for spark.createDataFrame(..., STATS)."""
+def finish_rows(totals: pd.DataFrame, rows: pd.DataFrame, crawls: pd.DataFrame,
+                provenance: Provenance) -> pd.DataFrame:
+    """Totals joined to their estimates, with rates, the pre-ChatGPT marker baseline and provenance: the
+    columns of schemas.STATS, in its order, for spark.createDataFrame(..., STATS). A row without scored
+    pages gets the rule's reason. On the driver in both paths: there is a row per stats row, not per page
+    (the CSV and JSON copies hold them all too)."""
     key = list(STATS_KEY)
     rows = totals.merge(rows, on=key, how="left").merge(crawls, on="crawl")
     pre = rows[(rows["time_slice"] == "crawl") & rows["pre_chatgpt"]]
@@ -366,10 +333,13 @@ def local_finish(totals: pd.DataFrame, rows: pd.DataFrame, crawls: pd.DataFrame,
         "measurable": rows["measurable"].where(estimated, False).astype(bool),
         "not_measurable": rows["not_measurable"].where(estimated, rows["n_scored"].astype("int64").astype(str)
                                                        + " scored pages"),
-        **{name: pd.Series([value] * len(rows), index=rows.index, dtype=object)
-           for name, value in constants(provenance).items()},
+        "estimator": provenance.default, "threshold": provenance.threshold,
+        "llm_component": provenance.llm_component, "estimators": versions(), "binning": provenance.binning,
+        "word_model": provenance.word_model, "replicates": provenance.replicates, "model_id": provenance.model_id,
+        "code_version": code_version(), "run_id": provenance.run_id,
     }
-    return pd.DataFrame({f.name: extra[f.name] if f.name in extra else rows[f.name] for f in STATS.fields})
+    return pd.DataFrame({f.name: extra[f.name] if f.name in extra else rows[f.name] for f in STATS.fields},
+                        index=rows.index)
 
 
 def top_domains(docs: DataFrame, n: int) -> list[str]:
@@ -480,25 +450,25 @@ def run_stats(spark: SparkSession, config: Config) -> StatsResult:
         totals = row_totals(pages, options.min_site_docs, site_cutoff).persist()
         cells = raw_cells.join(totals.select(*STATS_KEY, F.col("n_scored_domains").alias("n_domains")),
                                list(STATS_KEY))
-        rows = estimates(cells, context).persist()
+        rows = estimates(cells, context)
         with stage_progress(spark, "stats", unit="tasks"):
-            n_rows = rows.count()
-        table = finish_rows(totals, rows, spark.createDataFrame(crawl_rows(per_crawl), CRAWL_COLUMNS), provenance)
+            estimated = rows.toPandas()
+        summed = totals.toPandas()
+        totals.unpersist()
     else:
-        # The same steps in pandas, and one Spark job to write the rows.
-        totals = local_totals(local, options.min_site_docs, site_cutoff)
-        cells = raw_cells.merge(totals[[*STATS_KEY, "n_scored_domains"]].rename(
+        # The same steps in pandas.
+        summed = local_totals(local, options.min_site_docs, site_cutoff)
+        cells = raw_cells.merge(summed[[*STATS_KEY, "n_scored_domains"]].rename(
             columns={"n_scored_domains": "n_domains"}), on=list(STATS_KEY))
-        rows = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
-        n_rows = len(rows)
-        crawls = pd.DataFrame(crawl_rows(per_crawl), columns=[c.split()[0] for c in CRAWL_COLUMNS.split(", ")])
-        table = spark.createDataFrame(local_finish(totals, rows, crawls, provenance), STATS)
+        estimated = estimate_slices(cells, context, ESTIMATE_ROWS.fieldNames())
+    n_rows = len(estimated)
+    table = spark.createDataFrame(finish_rows(summed, estimated, crawl_table(per_crawl), provenance), STATS)
     # Persisted as it is written: the CSV and JSON copies are made from these rows, not a read back.
     table = table.coalesce(1).sortWithinPartitions(*STATS_KEY).persist()
     table.write.mode("overwrite").parquet(out)
     _say(f"wrote {n_rows} estimated rows to {out}")
     frame, csv_path, json_path = _write_copies(spark, out, table)
-    for frame_ in (table, rows, raw_cells, totals, pages, inputs):
+    for frame_ in (table, raw_cells, pages, inputs):
         if isinstance(frame_, DataFrame):
             frame_.unpersist()
 
