@@ -86,8 +86,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP)
 	PYTHONWARNINGS="ignore:Editable installation:UserWarning" \
-	  $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	  $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	touch $@
 
 bench: check-java $(BENCH_STAMP)
