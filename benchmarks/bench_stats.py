@@ -1,8 +1,9 @@
 """The stats stage on a small warehouse: the driver path (page rows summed and estimated in pandas, the
-default up to --stats-max-driver-pages) against the Spark path (`max_driver_pages=0`, the code before the
-driver path) and against the driver path with its slices estimated as before they worked on arrays
-(benchmarks.reference.estimate_slices_frames), in the same run, one Spark session, the JVM warmed by one
-untimed run of each, the three alternating; and whether all wrote the same rows.
+default up to --stats-max-driver-pages) against the Spark path (`max_driver_pages=0`: page rows summed and
+estimated in Spark, as before the driver path) and against the driver path with its slices estimated as
+before they worked on arrays (benchmarks.reference.estimate_slices_frames), in the same run, one Spark
+session, the JVM warmed by one untimed run of each, the three alternating; and whether all wrote the
+same rows.
 
     python -m benchmarks.bench_stats [--warehouse warehouse/demo] [--llm-texts FILE] [--repeats 3]
 
