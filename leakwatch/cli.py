@@ -38,12 +38,25 @@ def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
     if message.startswith("unrecognized arguments: "):
         known = [flag for action in parser._actions for flag in action.option_strings]
         given = message.removeprefix("unrecognized arguments: ").split()[0].split("=")[0]
+        if not given.startswith("-"):
+            return ""
     elif message.startswith("argument COMMAND: invalid choice: "):
         known, given = list(COMMANDS), message.split("'")[1]
     else:
         return ""
     close = difflib.get_close_matches(given, known, n=1)
     return f"; did you mean {close[0]}?" if close else ""
+
+
+def _repeat_hint(parser: argparse.ArgumentParser, argv: list[str], extra: list[str]) -> str:
+    """For a stray value right after a flag that takes one value each time ('--exclude-generators a b'): how to
+    give several; else ''."""
+    repeatable = {flag for a in parser._actions if isinstance(a, argparse._AppendAction) for flag in a.option_strings}
+    for i in range(2, len(argv)):
+        if argv[i] == extra[0] and argv[i - 2] in repeatable:
+            flag = argv[i - 2]
+            return f"; {flag} takes one value: repeat it for each ({flag} A {flag} B)"
+    return ""
 
 
 def _value_type(setting: Setting):
@@ -78,7 +91,9 @@ def _add(group: argparse._ArgumentGroup, setting: Setting, default: Any) -> None
     """The flag (or positional) of one setting; absent from the parsed namespace unless given."""
     spec = setting.spec
     shown = _shown_default(setting, default)
-    text = (spec.help + (f" (default: {shown})" if shown is not None else "")).replace("%", "%%")
+    repeated = setting.many and not spec.nargs and not spec.positional
+    text = (spec.help + ("; repeat the flag for each" if repeated else "")
+            + (f" (default: {shown})" if shown is not None else "")).replace("%", "%%")
     kwargs: dict[str, Any] = {"help": text, "default": argparse.SUPPRESS}
     if setting.base is bool:
         group.add_argument(*setting.flags, dest=setting.key, action=argparse.BooleanOptionalAction, **kwargs)
@@ -137,7 +152,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[Command, dict[str, Any], 
     args = vars(namespace)
     command = COMMANDS[args.pop("command")]
     if extra:  # said by the command's own parser, which knows the flags a mistyped one was meant to be
-        parser._subparsers._group_actions[0].choices[command.name].error(f"unrecognized arguments: {' '.join(extra)}")
+        own = parser._subparsers._group_actions[0].choices[command.name]
+        hint = _repeat_hint(own, list(sys.argv[1:] if argv is None else argv), extra)
+        own.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
     config_file = args.pop("config", None)
     flags = {key: tuple(value) if isinstance(value, list) else value for key, value in args.items()}
     return command, flags, config_file

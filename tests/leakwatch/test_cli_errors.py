@@ -121,6 +121,8 @@ MISTAKES = [
     ("no-pages", ["demo", "--pages-per-crawl", "0"], 2, r"--pages-per-crawl: must be at least 1"),
     ("mistyped-flag", ["stats", "--replciates", "5"], 2, r"unrecognized arguments: --replciates 5; did you mean "
                                                         r"--replicates\?"),
+    ("one-value-flag", ["train", "--exclude-generators", "gpt2", "opt"], 2,
+     r"unrecognized arguments: opt; --exclude-generators takes one value: repeat it for each"),
     ("mistyped-command", ["extarct"], 2, r"invalid choice: 'extarct'.*did you mean extract\?"),
     # the config file
     ("config-dir", ["extract", "good.warc.gz", "--config", "confdir"], 2, r"--config confdir: is a directory"),
