@@ -1,6 +1,7 @@
 """Every estimator on simulated crawls with a held-out generator, no Spark: bias, error, coverage, width.
 
-`python -m benchmarks.estimator_coverage [--model PATH] [--sims 220] [--pages 600] [--drift C] [--words]`
+`python -m benchmarks.estimator_coverage [--model PATH] [--sims 220] [--pages 600] [--drift C] [--words]
+    [--component all|trained] [--llm-pages] [--crawl-generators NAME ...]`
 
 The pool: every held-out labelled text of ../shared/data/labeled (the sibling groups the model never
 trained on, and web-cc2019) and the pre-2022 readability pages of ../shared/data/web, scored as the
@@ -12,6 +13,8 @@ Half its LLM pages replace pages on human sites, half sit on content farms; they
 generator, which the LLM component does not hold (every generator in turn). The human baseline is
 4,000 pages drawn the same way (an earlier crawl of the same web). With --drift C the crawl's human mix
 over the strata is Dirichlet(C x the baseline's mix). Truth: the realised LLM share of the crawl.
+--llm-pages adds the LLM web pages' calibration split (generator claude) to the pool; --crawl-generators
+has only the named generators write the crawls (benchmarks/estimator_unseen.py uses both).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from leakwatch.config import Config
 from leakwatch.estimators import wordfreq
 from leakwatch.estimators.base import ESTIMATORS, Binning, Evidence, Grouped
 from leakwatch.estimators.bootstrap import Settings, estimate_row, human_component, llm_component
-from leakwatch.estimators.components import LabelledText, score_texts, untrained_generators
+from leakwatch.estimators.components import LabelledText, score_texts, shipped_llm_pages, untrained_generators
 from leakwatch.training.corpus import DEFAULT_DATA, read_corpus
 from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.html import decode_html, main_text
@@ -39,9 +42,10 @@ WEB = "web"
 READABILITY = DEFAULT_DATA.parent / "web" / "readability"
 
 
-def pool_texts() -> list[LabelledText]:
-    """The held-out labelled texts and the pre-2022 readability pages; `source` holds the stratum."""
-    out = []
+def pool_texts(llm_pages: bool = False) -> list[LabelledText]:
+    """The held-out labelled texts and the pre-2022 readability pages; `source` holds the stratum. With
+    `llm_pages`, the calibration split of the project's LLM web pages too (generator 'claude')."""
+    out = shipped_llm_pages() if llm_pages else []
     for e in read_corpus(DEFAULT_DATA):
         if e.heldout:
             stratum = WEB if e.source == "web-cc2019" else f"fdg:{e.domain}" if e.source == "fast-detect-gpt" \
@@ -155,6 +159,11 @@ def run(args: argparse.Namespace, frame: pd.DataFrame, threshold: float) -> pd.D
     sets = [wordfreq.distinct_words(t) for t in pool.frame.text] if args.words else []
     settings = Settings(replicates=args.replicates, generator_draw=args.draw)
     generators, components, rows = list(pool.llm), {}, []
+    if args.crawl_generators:
+        unknown = sorted(set(args.crawl_generators) - set(generators))
+        if unknown:
+            raise SystemExit(f"no scored LLM texts of {', '.join(unknown)} in the pool: {', '.join(generators)}")
+        generators = list(args.crawl_generators)
     excluded = untrained_generators(args.model)
     # --component trained: the component leaves out the generators the model never trained on, as stats' does
     allowed = frozenset(pool.llm) - excluded if args.component == "trained" else None
@@ -208,6 +217,10 @@ def main() -> None:
     parser.add_argument("--strata", default="length", choices=("none", "length"))
     parser.add_argument("--words", action="store_true", help="the word-frequency estimator too (slower)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--llm-pages", action="store_true",
+                        help="the LLM web pages' calibration split in the pool too (crawls and component)")
+    parser.add_argument("--crawl-generators", nargs="+", metavar="NAME",
+                        help="the generators that write the simulated crawls (default: every one, in turn)")
     parser.add_argument("--out", type=Path, help="write the per-crawl table here (parquet)")
     parser.add_argument("--component", default="all", choices=("all", "trained"),
                         help="the LLM component's generators: every other one, or only those the model trained on")
@@ -216,7 +229,7 @@ def main() -> None:
         raise SystemExit(f"{DEFAULT_DATA} is absent: the pool is made of the shared labelled data")
     _, threshold = model_threshold(Config().replace({"classify.model": args.model}))
     started = time.monotonic()
-    frame = score_texts(pool_texts(), args.model, seed="estimator-coverage").frame
+    frame = score_texts(pool_texts(args.llm_pages), args.model, seed="estimator-coverage").frame
     scored = time.monotonic()
     table = run(args, frame, threshold)
     print(f"{vars(args)}; pool {int(frame.scored.sum())} scored texts ({scored - started:.0f} s), "
