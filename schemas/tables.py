@@ -29,7 +29,7 @@ SCHEMA_VERSIONS = {
     "lsh_signatures": 1,
     "url_history": 1,
     "scores": 1,
-    "stats": 2,
+    "stats": 3,  # 3: hdyb
 }
 
 DOCUMENTS = StructType(

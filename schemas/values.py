@@ -35,7 +35,7 @@ UNKNOWN = "unknown"
 LEXICON_NAMES = ("chatbot_leftovers", "llm_style_words", "neutral_control")
 # The stats table's columns of each prevalence estimator (leakwatch.estimators: COLUMN, COLUMN_low,
 # COLUMN_high), in the order they appear; a test checks them against the registry.
-ESTIMATOR_COLUMNS = ("mle", "hdy", "bound", "acc", "wordfreq")
+ESTIMATOR_COLUMNS = ("hdyb", "mle", "hdy", "bound", "acc", "wordfreq")
 # A warehouse built from synthetic shards with a known truth (the demo's) holds this file at its root:
 # {"source": ..., "crawls": {crawl: true LLM share of its scored pages}}; the report shows it.
 SYNTHETIC_TRUTH = "synthetic_truth.json"

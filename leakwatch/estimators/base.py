@@ -142,7 +142,10 @@ class Estimator:
     name: ClassVar[str]  # versioned, e.g. "mle_v1"
     column: ClassVar[str]  # its columns in the stats table: COLUMN, COLUMN_low, COLUMN_high
     kind: ClassVar[str] = "estimate"  # or "lower_bound": its interval covers a bound, not the share
-    evidence: ClassVar[str] = "scores"  # or "words": it reads word-score means, not the score histograms
+    # "scores"; "words": it reads word-score means, not the score histograms; "estimates": it is made from the
+    # results of the estimators named in its `parts`, by its `combine`
+    evidence: ClassVar[str] = "scores"
+    parts: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, crawl: np.ndarray, human: np.ndarray, llm: np.ndarray, threshold_bin: int) -> np.ndarray:
         """One share per replicate (see the class doc)."""
@@ -152,6 +155,10 @@ class Estimator:
                   level: float) -> tuple[float, float, float]:
         """(share, low, high) of one pooled row: row 0 of the inputs is the data itself, the others replicates."""
         return summary(self.fit(crawl, human, llm, threshold_bin), level)
+
+    def combine(self, *results: tuple[float, float, float]) -> tuple[float, float, float]:
+        """(share, low, high) from the (share, low, high) of each of `parts` (evidence "estimates" only)."""
+        raise NotImplementedError
 
 
 ESTIMATORS: dict[str, Estimator] = {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
 
@@ -155,7 +155,8 @@ def estimate_row(evidence: Evidence, seed: int, settings: Settings = Settings(),
 
     With strata, each stratum's share is estimated against the components' same stratum (their pooled
     histogram where a component has fewer than `min_stratum_pages` there) and the shares are summed,
-    weighted by the crawl's pages per stratum in each replicate; bounds are computed on the pooled row.
+    weighted by the crawl's pages per stratum in each replicate; bounds are computed on the pooled row; an
+    estimator made from others' results (evidence "estimates") is combined from theirs, computed for it.
     """
     rng = np.random.default_rng(seed)
     r = settings.replicates
@@ -171,8 +172,12 @@ def estimate_row(evidence: Evidence, seed: int, settings: Settings = Settings(),
     crawl, human, llm = crawl[keep], evidence.human.hist[keep], evidence.llm.hist[keep]
     hist = crawl[:, :width]
     parts = _strata(hist, human, llm, evidence, settings)
+    wanted = list(names or ESTIMATORS)
+    # An estimator made from others' results needs them first, wanted or not.
+    needed = [n for n in wanted if ESTIMATORS[n].evidence != "estimates"]
+    needed += [p for n in wanted for p in ESTIMATORS[n].parts if p not in needed]
     out = {}
-    for name, est in ((n, ESTIMATORS[n]) for n in (names or ESTIMATORS)):
+    for name, est in ((n, ESTIMATORS[n]) for n in needed):
         if est.evidence == "words":
             if words is None or evidence.human.word_mean is None or evidence.llm.word_mean is None:
                 continue
@@ -188,7 +193,11 @@ def estimate_row(evidence: Evidence, seed: int, settings: Settings = Settings(),
             for part in parts:
                 shares += est.fit(*_coarse(part, evidence.binning.below, settings)) * part[0].sum(axis=1) / total
             out[name] = Result(*summary(shares, settings.level))
-    return out
+    for name in wanted:
+        est = ESTIMATORS[name]
+        if est.evidence == "estimates" and all(p in out for p in est.parts):
+            out[name] = Result(*est.combine(*(astuple(out[p]) for p in est.parts)))
+    return {n: out[n] for n in wanted if n in out}
 
 
 def _pool(crawl: np.ndarray, human: np.ndarray, llm: np.ndarray, evidence: Evidence) -> list[np.ndarray]:

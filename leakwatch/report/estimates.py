@@ -22,7 +22,10 @@ the same web before LLMs wrote it) and an <em>LLM component</em> (the scores of 
 through the same pipeline). Several estimators run side by side: <code>mle</code> (maximum-likelihood
 mixture), <code>hdy</code> (Hellinger distance matching), <code>acc</code> (adjusted classify-and-count
 at the threshold), <code>wordfreq</code> (word occurrence rates, no classifier) and <code>bound</code>, a
-lower bound that needs no LLM component: the share the human baseline cannot explain. Where they
+lower bound that needs no LLM component: the share the human baseline cannot explain. <code>hdyb</code>
+(the default) is <code>hdy</code> held to that bound: its share is raised to the bound's lower limit when
+the data show <code>hdy</code> too low, and its interval reaches the bound's upper end, so it still covers
+the share when LLM text scores lower than the LLM component's (a generator the model never saw). Where they
 disagree, the LLM component (how unseen generators score) is the likely cause.</p>
 <p>The 95% intervals come from one bootstrap per row that resamples registered domains (pages of one site
 are not independent), the human baseline's domains, and the LLM component's generators and texts. A

@@ -132,6 +132,38 @@ def test_intervals_cover_the_truth_and_reruns_are_identical():
     assert valid_bound / trials >= 0.9
 
 
+def test_hdyb_keeps_hdy_unless_the_bound_shows_it_too_low():
+    hdyb = ESTIMATORS["hdyb_v1"]
+    assert hdyb.evidence == "estimates" and hdyb.parts == ("hdy_v1", "bound_v1")
+    assert hdyb.combine((0.20, 0.15, 0.25), (0.18, 0.10, 0.26)) == (0.20, 0.15, 0.26)
+    assert hdyb.combine((0.05, 0.02, 0.08), (0.20, 0.14, 0.26)) == (0.14, 0.14, 0.26)
+    assert hdyb.combine((0.05, 0.02, 0.08), (np.nan, np.nan, np.nan)) == (0.05, 0.02, 0.08)
+    assert all(np.isnan(hdyb.combine((np.nan,) * 3, (0.2, 0.1, 0.3))))
+
+
+def test_hdyb_covers_a_crawl_whose_llm_text_scores_lower_than_the_component():
+    # The crawl's LLM text is of a generator the component does not hold and scores lower than the
+    # component's (beta(5, 2) against beta(9, 2)), but still rarely in the human pages' low-score tail:
+    # hdy reads low with a narrow interval; hdyb's interval reaches the truth through the bound.
+    rng = np.random.default_rng(8)
+    human = grouped(rng, 1000, 4, False)
+    component = Grouped(np.stack([histogram(rng.beta(9, 2, 2)) for _ in range(600)]), np.arange(600) % 4)
+    settings, trials = Settings(replicates=200), 40
+    covered = dict.fromkeys(("hdy_v1", "hdyb_v1"), 0)
+    for i in range(trials):
+        n_llm = 30 + 10 * (i % 4)  # 20-40% of 150 domains
+        crawl = Grouped(np.vstack([grouped(rng, 150 - n_llm, 4, False).counts,
+                                   np.stack([histogram(rng.beta(5, 2, 4)) for _ in range(n_llm)])]))
+        truth = n_llm / 150
+        result = estimate_row(evidence(crawl, human, component, 200), seed=i, settings=settings,
+                              names=["hdyb_v1", "hdy_v1"])
+        assert set(result) == {"hdyb_v1", "hdy_v1"}
+        assert result["hdyb_v1"].share >= result["hdy_v1"].share
+        for name in covered:
+            covered[name] += result[name].low <= truth <= result[name].high
+    assert covered["hdy_v1"] / trials < 0.5 and covered["hdyb_v1"] / trials >= 0.85, covered
+
+
 def test_holding_a_bootstrap_source_keeps_the_estimate_and_narrows_the_interval():
     # benchmarks/interval_sources.py decomposes a row's width by holding sources at their data.
     from benchmarks.interval_sources import SOURCES, varying
