@@ -1,6 +1,7 @@
 """The estimators on crawls of a generator that neither the model nor the LLM component has seen.
 
-`python -m benchmarks.estimator_unseen [--work DIR] [--generators NAME ...] [--sims 100] [--drift 0 20]`
+`python -m benchmarks.estimator_unseen [--work DIR] [--generators NAME ...] [--sims 100] [--drift 0 20]
+    [--component-scores seen|unseen|both] [--json FILE]`
 
 benchmarks/estimator_coverage.py holds a crawl's generator out of the LLM component only: the shipped model
 trained on it. Here it is held out of both, as a generator released after the model would be: for each
@@ -9,9 +10,12 @@ model family whose web copy the model never read), a twin model is trained witho
 --no-evaluate`, the shipped settings, G added to --exclude-generators; for 'claude' no LLM web page at all),
 and estimator_coverage's simulated crawls are written by G alone, scored by the twin, with the LLM component
 made of the twin's other trained generators (their held-out labelled texts and, but for G = claude, the LLM
-web pages' calibration split, as stats' default component). Twins are kept in --work and reused when their card matches.
-Prints, per generator and drift, every estimator's bias, mean and max |error|, bias at 0%, coverage and
-mean width; `--json` writes them. Cost: ~1.5 min to train a twin on one core, ~20 s for 100 crawls.
+web pages' calibration split, as stats' default component). Twins are kept in --work and reused when their
+card matches. With --component-scores unseen the component's texts are scored by their own generators'
+twins instead (how a generator scores when the model never saw it), with both in both ways, as two
+generators each. Prints, per generator and drift, every estimator's bias, mean and max |error|, bias at
+0%, coverage and mean width; `--json` writes them. Cost: ~1.5 min to train a twin on one core, ~20 s for
+100 crawls.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmarks import estimator_coverage as coverage
@@ -53,16 +58,40 @@ def twin(work: Path, generator: str) -> Path:
     return model
 
 
-def crawls(model: Path, generator: str, args: argparse.Namespace, drift: float) -> pd.DataFrame:
-    """estimator_coverage's crawls written by `generator`, scored by `model`; the pool holds the LLM web pages'
-    calibration split too, as stats' default component does."""
+def scored(model: Path) -> pd.DataFrame:
+    """The pool (with the LLM web pages' calibration split, as stats' default component) scored by `model`."""
+    return score_texts(coverage.pool_texts(llm_pages=True), str(model), seed="estimator-coverage").frame
+
+
+def with_component_scores(frame: pd.DataFrame, generator: str, twins: dict[str, Path], how: str) -> pd.DataFrame:
+    """The pool as the crawl's model scores it, its component generators' texts scored `how`: "seen" (by that
+    model, which trained on them), "unseen" (each by its own twin: how a generator scores when the model never
+    saw it), or "both" (each generator twice, as "H" and "H~unseen", for the bootstrap to draw between)."""
+    if how == "seen":
+        return frame
+    out, extra = frame.copy(), []
+    for other, model in twins.items():
+        if other == generator:
+            continue
+        mine = (frame.llm & (frame.generator == other)).to_numpy()
+        theirs = scored(model)[mine]
+        if how == "unseen":
+            out.loc[np.flatnonzero(mine), ["p_llm", "scored"]] = theirs[["p_llm", "scored"]].to_numpy()
+        else:
+            extra.append(theirs.assign(generator=f"{other}~unseen"))
+    return pd.concat([out, *extra], ignore_index=True)
+
+
+def crawls(model: Path, generator: str, args: argparse.Namespace, drift: float, twins: dict[str, Path]
+           ) -> pd.DataFrame:
+    """estimator_coverage's crawls written by `generator`, scored by `model`, the component as --component-scores
+    says."""
     run_args = argparse.Namespace(
         model=str(model), sims=args.sims, pages=args.pages, baseline_pages=4000, replicates=args.replicates,
         draw=Settings.generator_draw, drift=drift, site_mean=4.0, web_share=0.3, strata="length", words=False,
         seed=args.seed, component="trained", crawl_generators=[generator])
     _, threshold = model_threshold(Config().replace({"classify.model": str(model)}))
-    frame = score_texts(coverage.pool_texts(llm_pages=True), str(model),
-                        seed="estimator-coverage").frame
+    frame = with_component_scores(scored(model), generator, twins, args.component_scores)
     return coverage.run(run_args, frame, threshold)
 
 
@@ -76,17 +105,22 @@ def main() -> None:
     parser.add_argument("--drift", type=float, nargs="+", default=[0.0, 20.0],
                         help="Dirichlet concentrations of the crawls' human mix; 0: none")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--component-scores", choices=("seen", "unseen", "both"), default="seen",
+                        help="the component's texts as the crawl's model scores them (seen), as each one's own twin "
+                        "does (unseen), or both, as two generators each")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     if not DEFAULT_DATA.is_dir():
         raise SystemExit(f"{DEFAULT_DATA} is absent: the pool and the twins are made of the shared labelled data")
     args.work.mkdir(parents=True, exist_ok=True)
     tables = []
+    needed = CHAT_GENERATORS if args.component_scores != "seen" else args.generators
+    twins = {g: twin(args.work, g) for g in needed}
     for generator in args.generators:
-        model = twin(args.work, generator)
+        model = twins[generator]
         for drift in args.drift:
             started = time.monotonic()
-            table = crawls(model, generator, args, drift).assign(drift=drift)
+            table = crawls(model, generator, args, drift, twins).assign(drift=drift)
             print(f"{generator}, drift {drift:g}: {args.sims} crawls in {time.monotonic() - started:.0f} s", flush=True)
             print(coverage.summary(table).to_string(), flush=True)
             tables.append(table)
