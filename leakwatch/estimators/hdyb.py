@@ -7,6 +7,7 @@ scores lower than the component's (one the model never trained on), HDy reads lo
 carries only how much the known generators differ, misses the truth: on simulated crawls of generators held
 out of the model and the component, HDy's interval covered 0.67 of them, this one's 0.88
 (benchmarks/estimator_unseen.py).
+
 This estimator keeps HDy's share unless the bound's lower confidence limit is above it (then the data show
 HDy too low, and the share is that limit), and its interval runs from the larger of the two lower limits to
 the larger of the two upper ends: it covers the share when either assumption holds (the bound's upper end is
