@@ -202,7 +202,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     }).round(3)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The benchmark's flags (benchmarks/estimator_unseen.py takes its defaults from here too)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(default_model_path()))
     parser.add_argument("--sims", type=int, default=220)
@@ -224,7 +225,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the per-crawl table here (parquet)")
     parser.add_argument("--component", default="all", choices=("all", "trained"),
                         help="the LLM component's generators: every other one, or only those the model trained on")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     if not DEFAULT_DATA.is_dir():
         raise SystemExit(f"{DEFAULT_DATA} is absent: the pool is made of the shared labelled data")
     _, threshold = model_threshold(Config().replace({"classify.model": args.model}))

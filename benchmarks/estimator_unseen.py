@@ -11,9 +11,10 @@ model family whose web copy the model never read), a twin model is trained witho
 and estimator_coverage's simulated crawls are written by G alone, scored by the twin, with the LLM component
 made of the twin's other trained generators (their held-out labelled texts and, but for G = claude, the LLM
 web pages' calibration split, as stats' default component). Twins are kept in --work and reused when their
-card matches. With --component-scores unseen the component's texts are scored by their own generators'
-twins instead (how a generator scores when the model never saw it), with both in both ways, as two
-generators each. Prints, per generator and drift, every estimator's bias, mean and max |error|, bias at
+card says it was trained without the generator, with the shipped settings and held-out split. With
+--component-scores unseen the component's texts are scored by their own generators' twins instead (how a
+generator scores when the model never saw it), with both in both ways, as two generators each. Prints,
+per generator and drift, every estimator's bias, mean and max |error|, bias at
 0%, coverage and mean width; `--json` writes them. Cost: ~1.5 min to train a twin on one core, ~20 s for
 100 crawls.
 """
@@ -31,10 +32,11 @@ import pandas as pd
 
 from benchmarks import estimator_coverage as coverage
 from leakwatch.config import Config
-from leakwatch.estimators.bootstrap import Settings
 from leakwatch.estimators.components import score_texts
 from leakwatch.training.corpus import DEFAULT_DATA
+from leakwatch.training.fasttext import DEFAULT_SETTINGS
 from leakwatch.training.train import BASE_GENERATORS, TrainOptions, train
+from leakwatch.udfs.classifier import default_model_path
 from leakwatch.udfs.scoring import read_card
 from leakwatch.validation.measure import model_threshold
 
@@ -43,11 +45,15 @@ LLM_PAGES_GENERATOR = "claude"
 
 
 def twin(work: Path, generator: str) -> Path:
-    """The model trained without `generator` (trained here unless --work holds one whose card says so)."""
+    """The model trained without `generator`: trained here unless --work holds one whose card says it was
+    trained without it, with the shipped settings, on the shipped model's held-out split."""
     name = f"twin-{generator}"
     model = work / f"{name}.ftz"
     card = read_card(model) if model.is_file() else None
-    if card and generator not in card["data"]["trained_generators"] and card["data"]["trained_generators"]:
+    shipped = read_card(default_model_path())
+    if (card and card["data"]["trained_generators"] and generator not in card["data"]["trained_generators"]
+            and card["settings"]["fingerprint"] == DEFAULT_SETTINGS.fingerprint()
+            and card["data"]["heldout"]["fingerprint"] == shipped["data"]["heldout"]["fingerprint"]):
         return model
     options = dataclasses.replace(
         TrainOptions(), exclude_generators=(*BASE_GENERATORS, generator), evaluate=False, model_dir=str(work),
@@ -58,23 +64,20 @@ def twin(work: Path, generator: str) -> Path:
     return model
 
 
-def scored(model: Path) -> pd.DataFrame:
-    """The pool (with the LLM web pages' calibration split, as stats' default component) scored by `model`."""
-    return score_texts(coverage.pool_texts(llm_pages=True), str(model), seed="estimator-coverage").frame
-
-
-def with_component_scores(frame: pd.DataFrame, generator: str, twins: dict[str, Path], how: str) -> pd.DataFrame:
-    """The pool as the crawl's model scores it, its component generators' texts scored `how`: "seen" (by that
-    model, which trained on them), "unseen" (each by its own twin: how a generator scores when the model never
-    saw it), or "both" (each generator twice, as "H" and "H~unseen", for the bootstrap to draw between)."""
+def with_component_scores(frames: dict[str, pd.DataFrame], generator: str, how: str) -> pd.DataFrame:
+    """The pool as `generator`'s twin scores it (`frames`: the pool scored by each generator's twin), its
+    component generators' texts scored `how`: "seen" (by that twin, which trained on them), "unseen" (each by
+    its own twin: how a generator scores when the model never saw it), or "both" (each generator twice, as
+    "H" and "H~unseen", for the bootstrap to draw between)."""
+    frame = frames[generator]
     if how == "seen":
         return frame
     out, extra = frame.copy(), []
-    for other, model in twins.items():
+    for other, theirs_all in frames.items():
         if other == generator:
             continue
         mine = (frame.llm & (frame.generator == other)).to_numpy()
-        theirs = scored(model)[mine]
+        theirs = theirs_all[mine]
         if how == "unseen":
             out.loc[np.flatnonzero(mine), ["p_llm", "scored"]] = theirs[["p_llm", "scored"]].to_numpy()
         else:
@@ -82,17 +85,16 @@ def with_component_scores(frame: pd.DataFrame, generator: str, twins: dict[str, 
     return pd.concat([out, *extra], ignore_index=True)
 
 
-def crawls(model: Path, generator: str, args: argparse.Namespace, drift: float, twins: dict[str, Path]
+def crawls(model: Path, generator: str, args: argparse.Namespace, drift: float, frames: dict[str, pd.DataFrame]
            ) -> pd.DataFrame:
-    """estimator_coverage's crawls written by `generator`, scored by `model`, the component as --component-scores
-    says."""
-    run_args = argparse.Namespace(
-        model=str(model), sims=args.sims, pages=args.pages, baseline_pages=4000, replicates=args.replicates,
-        draw=Settings.generator_draw, drift=drift, site_mean=4.0, web_share=0.3, strata="length", words=False,
-        seed=args.seed, component="trained", crawl_generators=[generator])
+    """estimator_coverage's crawls (its defaults but these flags) written by `generator`, scored by `model`, the
+    component as --component-scores says."""
+    run_args = coverage.parser().parse_args([
+        "--model", str(model), "--sims", str(args.sims), "--pages", str(args.pages), "--replicates",
+        str(args.replicates), "--drift", str(drift), "--seed", str(args.seed), "--component", "trained",
+        "--crawl-generators", generator])
     _, threshold = model_threshold(Config().replace({"classify.model": str(model)}))
-    frame = with_component_scores(scored(model), generator, twins, args.component_scores)
-    return coverage.run(run_args, frame, threshold)
+    return coverage.run(run_args, with_component_scores(frames, generator, args.component_scores), threshold)
 
 
 def main() -> None:
@@ -116,11 +118,14 @@ def main() -> None:
     tables = []
     needed = CHAT_GENERATORS if args.component_scores != "seen" else args.generators
     twins = {g: twin(args.work, g) for g in needed}
+    # The pool (with the LLM web pages' calibration split, as stats' default component), read once and
+    # scored once by each twin.
+    texts = coverage.pool_texts(llm_pages=True)
+    frames = {g: score_texts(texts, str(m), seed="estimator-coverage").frame for g, m in twins.items()}
     for generator in args.generators:
-        model = twins[generator]
         for drift in args.drift:
             started = time.monotonic()
-            table = crawls(model, generator, args, drift, twins).assign(drift=drift)
+            table = crawls(twins[generator], generator, args, drift, frames).assign(drift=drift)
             print(f"{generator}, drift {drift:g}: {args.sims} crawls in {time.monotonic() - started:.0f} s", flush=True)
             print(coverage.summary(table).to_string(), flush=True)
             tables.append(table)
