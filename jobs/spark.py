@@ -107,12 +107,13 @@ def get_spark(options: SparkOptions | None = None, app_name: str = "leakwatch"):
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.python.worker.reuse", "true")
-            # Caching a frame names it by its plan; past 25 columns Spark truncates that name with a WARN.
-            .config("spark.sql.debug.maxToStringFields", "200")
             # Spark's default log4j profile announces itself in 3 lines, and Hadoop's loader in one more.
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}")
         )
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    # Caching a frame names it by its plan; past 25 columns Spark truncates that name with a WARN. A SQL
+    # setting, so it holds under spark-submit too (where the settings above are spark-submit's to make).
+    builder = builder.config("spark.sql.debug.maxToStringFields", "200")
     if options.shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(options.shuffle_partitions))
     _interrupt_quietly(None)  # a Ctrl-C while the JVM starts is as quiet as one later

@@ -134,6 +134,8 @@ def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, env
             tail = submit_log.read_text(errors="replace")[-6000:]
             pytest.fail(f"spark-submit did not finish within 900 s; the end of its log:\n{tail}")
         assert returncode == 0, submit_log.read_text(errors="replace")[-9000:]
+        # The session's SQL settings hold under spark-submit too: no truncated-plan WARN from stats.
+        assert "Truncated the string representation" not in submit_log.read_text(errors="replace")
         # The work ran on the worker's executor, with the archive's Python.
         apps = list((tmp_path / "work").glob("app-*/*/stderr"))
         assert apps, "no executor ran on the standalone worker"
