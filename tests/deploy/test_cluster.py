@@ -30,10 +30,14 @@ RUN_COLUMNS = {"run_id", "finished_at", "started_at", "code_version"}
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1500)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports, every daemon's port named: a port left to a daemon's own choice
+    can be one picked here for another (seen: the worker's RPC took the master UI's, and the poll spoke HTTP to it)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def wait_until(check, seconds: float, what: str, procs: list[subprocess.Popen]) -> None:
@@ -99,7 +103,7 @@ def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, env
     args = ["run", str(shards), "--replicates", "20"]
     local = tmp_path / "local"
 
-    master_port, master_ui, worker_ui = free_port(), free_port(), free_port()
+    master_port, master_ui, worker_port, worker_ui = free_ports(4)
     env = dict(os.environ, SPARK_HOME=str(spark_home), SPARK_LOCAL_IP="127.0.0.1", SPARK_DAEMON_MEMORY="256m",
                SPARK_LOG_DIR=str(tmp_path / "logs"), SPARK_WORKER_DIR=str(tmp_path / "work"))
     spark_class = str(spark_home / "bin" / "spark-class")
@@ -110,7 +114,8 @@ def test_spark_submit_on_standalone_cluster_equals_local_mode(spark, shards, env
                               env, tmp_path / "master.log")
         url = f"spark://127.0.0.1:{master_port}"
         worker = start_daemon(stack, [spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                                      "--cores", "1", "--memory", "1500m", "--webui-port", str(worker_ui),
+                                      "--port", str(worker_port), "--cores", "1", "--memory", "1500m",
+                                      "--webui-port", str(worker_ui),
                                       "--work-dir", str(tmp_path / "work"), url],
                               env, tmp_path / "worker.log")
         wait_until(lambda: alive_workers(master_ui) == 1, 120, "the worker registering with the master",
